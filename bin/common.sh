@@ -1,0 +1,52 @@
+# Shared by bin/boxwood and bin/test: find Java 25, install missing Debian packages, build the jars.
+# Sourced, not run.
+set -euo pipefail
+
+BOXWOOD_HOME="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export BOXWOOD_HOME
+
+say() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
+die() { printf 'boxwood: %s\n' "$*" >&2; exit 1; }
+
+# Debian packages the server needs at run time, and the build needs.
+RUNTIME_PACKAGES=(crun debootstrap nftables iproute2 uidmap util-linux procps e2fsprogs ca-certificates curl)
+BUILD_PACKAGES=(maven)
+
+find_java() {
+  if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]] && "$JAVA_HOME/bin/java" -version 2>&1 | grep -q 'version "25'; then
+    return
+  fi
+  local candidate
+  for candidate in /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/temurin-25-jdk-* /usr/lib/jvm/java-25-*; do
+    if [[ -x "$candidate/bin/java" ]]; then
+      export JAVA_HOME="$candidate"
+      return
+    fi
+  done
+  die "Java 25 is required (looked in /usr/lib/jvm); install a Temurin 25 JDK or set JAVA_HOME"
+}
+
+ensure_packages() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  if ((${#missing[@]})); then
+    [[ $EUID -eq 0 ]] || die "missing Debian packages (${missing[*]}); run as root so they can be installed"
+    say "Installing Debian packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+# Rebuilds the jars when any source or pom is newer than the launcher jar.
+ensure_jars() {
+  local jar="$BOXWOOD_HOME/cli/target/boxwood.jar"
+  if [[ ! -f "$jar" || -n "$(find "$BOXWOOD_HOME" -path '*/node_modules' -prune -o \( -name '*.java' -o -name 'pom.xml' -o -path '*/src/main/resources/*' \) -newer "$jar" -print -quit)" ]]; then
+    say "Building Boxwood (mvn package)"
+    (cd "$BOXWOOD_HOME" && mvn -B -q -DskipTests package 2>&1 | grep -v -e '^WARNING' >&2) || die "build failed"
+  fi
+}
+
+find_java
+export PATH="$JAVA_HOME/bin:$PATH"

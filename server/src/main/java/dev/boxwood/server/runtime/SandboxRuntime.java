@@ -1,0 +1,29 @@
+package dev.boxwood.server.runtime;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Creates and destroys isolated sandboxes. One implementation per OCI runtime (crun, runsc).
+ *
+ * <p>The contract the rest of the server relies on: {@link #start} returns only once the agent inside the sandbox
+ * answers {@code GET /health} on {@link RunningSandbox#agentUri()}; {@link #destroy} is idempotent and leaves no
+ * process, cgroup, mount, directory, network namespace or veth behind.
+ */
+public interface SandboxRuntime {
+
+    /** Boots a sandbox; throws {@link RuntimeFailure} with a message fit for an API client when it cannot. */
+    RunningSandbox start(SandboxSpec spec);
+
+    /** Removes every trace of the sandbox. Safe to call for an unknown or half-created id. */
+    void destroy(String sandboxId);
+
+    /** Finds a sandbox left running by an earlier server process, so a restarted server can take it back. */
+    Optional<RunningSandbox> reattach(String sandboxId);
+
+    /** Ids of every sandbox this runtime has traces of on the host, running or half-removed. */
+    List<String> leftovers();
+
+    /** Live resource figures, read from the sandbox's cgroup and overlay. */
+    ResourceUsage usage(String sandboxId);
+}
