@@ -1,8 +1,77 @@
 package dev.boxwood.agent;
 
-/** Entry point of the in-sandbox daemon. */
-public final class Agent {
-    public static void main(String[] args) {
-        throw new UnsupportedOperationException("agent not built yet");
+import dev.boxwood.agent.http.AgentHandler;
+import dev.boxwood.agent.http.Replies;
+import dev.boxwood.agent.users.Accounts;
+import dev.boxwood.protocol.Ports;
+import java.util.HashMap;
+import java.util.Map;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.thread.VirtualThreadPool;
+
+/**
+ * Entry point of the in-sandbox daemon (E2B's envd): HTTP/1.1 on 0.0.0.0:49983, every request on a virtual thread.
+ * Environment: {@code BOXWOOD_AGENT_PORT} (default 49983), {@code BOXWOOD_AGENT_HOST} (default 0.0.0.0),
+ * {@code BOXWOOD_INIT_TOKEN} (the secret {@code POST /init} must carry; when unset, /init is open, as in envd's
+ * local debug mode).
+ */
+public final class Agent implements AutoCloseable {
+    private final Server server;
+    private final ServerConnector connector;
+
+    private Agent(Server server, ServerConnector connector) {
+        this.server = server;
+        this.connector = connector;
+    }
+
+    public static void main(String[] args) throws Exception {
+        String port = System.getenv().getOrDefault("BOXWOOD_AGENT_PORT", String.valueOf(Ports.AGENT));
+        String host = System.getenv().getOrDefault("BOXWOOD_AGENT_HOST", "0.0.0.0");
+        String initToken = System.getenv("BOXWOOD_INIT_TOKEN");
+        Agent agent = start(host, Integer.parseInt(port), initToken == null || initToken.isEmpty() ? null : initToken);
+        // >>> code interpreter hook: the interpreter engineer starts InterpreterServer here, e.g.
+        // if (dev.boxwood.agent.interpreter.InterpreterServer.available()) InterpreterServer.start(agent.settings());
+        // <<< code interpreter hook
+        agent.server.join();
+    }
+
+    /** Starts an agent; port 0 picks a free one (tests). */
+    public static Agent start(String host, int port, String initToken) throws Exception {
+        Accounts accounts = new Accounts();
+        String defaultUser = accounts.byName("user").isPresent() ? "user" : "root";
+        Settings settings = new Settings(defaultUser);
+
+        Map<String, AgentHandler.Route> exact = new HashMap<>();
+        Map<String, AgentHandler.Route> prefixed = new HashMap<>();
+        exact.put("/envs", (req, resp, cb) -> Replies.json(resp, cb, 200, settings.envVars()));
+        AgentHandler.Route files = (req, resp, cb) -> Replies.error(resp, cb, 501, "not implemented yet");
+
+        VirtualThreadPool pool = new VirtualThreadPool();
+        pool.setName("agent");
+        Server server = new Server(pool);
+        HttpConfiguration http = new HttpConfiguration();
+        http.setSendServerVersion(false);
+        http.setSendDateHeader(false);
+        ServerConnector connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(http));
+        connector.setHost(host);
+        connector.setPort(port);
+        connector.setIdleTimeout(640_000);
+        server.addConnector(connector);
+        server.setHandler(new AgentHandler(settings, initToken, exact, prefixed, files));
+        server.setStopAtShutdown(true);
+        server.start();
+        return new Agent(server, connector);
+    }
+
+    public int port() {
+        return connector.getLocalPort();
+    }
+
+    @Override
+    public void close() throws Exception {
+        server.stop();
     }
 }
