@@ -2,7 +2,10 @@ package dev.boxwood.agent;
 
 import dev.boxwood.agent.http.AgentHandler;
 import dev.boxwood.agent.http.Replies;
+import dev.boxwood.agent.connect.ConnectRouter;
+import dev.boxwood.agent.process.ProcessService;
 import dev.boxwood.agent.users.Accounts;
+import dev.boxwood.agent.users.Users;
 import dev.boxwood.protocol.Ports;
 import java.util.HashMap;
 import java.util.Map;
@@ -46,6 +49,11 @@ public final class Agent implements AutoCloseable {
 
         Map<String, AgentHandler.Route> exact = new HashMap<>();
         Map<String, AgentHandler.Route> prefixed = new HashMap<>();
+        Users users = new Users(accounts, settings);
+        ConnectRouter rpc = new ConnectRouter(users);
+        new ProcessService(settings).register(rpc);
+        prefixed.put("/process.Process/", rpc);
+        prefixed.put("/filesystem.Filesystem/", rpc);
         exact.put("/envs", (req, resp, cb) -> Replies.json(resp, cb, 200, settings.envVars()));
         AgentHandler.Route files = (req, resp, cb) -> Replies.error(resp, cb, 501, "not implemented yet");
 

@@ -1,0 +1,243 @@
+package dev.boxwood.agent.interpreter.jupyter;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.jna.Library;
+import com.sun.jna.Native;
+import dev.boxwood.agent.interpreter.jupyter.KernelMessage.Channel;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One running kernel process and the connection to it. Requests are routed back to their {@link Listener} by the
+ * parent msg_id of every reply and iopub message; a kernel that exits tells every listener still waiting.
+ */
+public final class Kernel implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int SIGINT = 2;
+    private static final int TAIL_BYTES = 16 * 1024;
+
+    /** Receives the messages caused by one request. Called on the kernel's I/O thread: must not block. */
+    public interface Listener {
+        void onMessage(KernelMessage message);
+
+        void onKernelDied(String reason);
+    }
+
+    private interface LibC extends Library {
+        int kill(int pid, int sig);
+    }
+
+    private final KernelSpec spec;
+    private final Process process;
+    private final Path connectionFile;
+    private final KernelConnection connection;
+    private final Map<String, Listener> listeners = new ConcurrentHashMap<>();
+    private final byte[] tail = new byte[TAIL_BYTES];
+    private int tailLength;
+    private volatile boolean closing;
+    private volatile boolean sawIopub;
+    private volatile String infoRequestId = "";
+    private final CountDownLatch infoReplied = new CountDownLatch(1);
+
+    private Kernel(KernelSpec spec, Process process, Path connectionFile, ConnectionInfo info) throws IOException {
+        this.spec = spec;
+        this.process = process;
+        this.connectionFile = connectionFile;
+        Thread.ofVirtual().name("kernel-output-" + process.pid()).start(this::drainOutput);
+        this.connection = new KernelConnection(info, spec.name() + "-" + process.pid(), this::dispatch);
+        process.onExit().thenRun(this::exited);
+    }
+
+    /**
+     * Launches a kernel and waits until it answers kernel_info on shell and publishes on iopub, so the first
+     * execution never loses output to a subscription that is not connected yet.
+     */
+    public static Kernel start(KernelSpec spec, Path runDir, Path cwd, Map<String, String> env, List<String> extraArgs,
+                               Duration readyTimeout) throws IOException {
+        IOException last = null;
+        for (int attempt = 0; attempt < 3; attempt++) {
+            ConnectionInfo info = ConnectionInfo.allocate(spec.name());
+            Files.createDirectories(runDir);
+            Path file = runDir.resolve("kernel-" + java.util.UUID.randomUUID() + ".json");
+            info.write(file);
+            List<String> argv = new ArrayList<>();
+            for (String a : spec.argv()) argv.add(a.replace("{connection_file}", file.toString()));
+            argv.addAll(extraArgs);
+            ProcessBuilder builder = new ProcessBuilder(argv).directory(cwd.toFile()).redirectErrorStream(true);
+            builder.environment().clear();
+            builder.environment().putAll(env);
+            builder.environment().putAll(spec.env());
+            Kernel kernel = new Kernel(spec, builder.start(), file, info);
+            try {
+                kernel.awaitReady(readyTimeout);
+                return kernel;
+            } catch (IOException e) {
+                kernel.close();
+                last = e;
+            }
+        }
+        throw last;
+    }
+
+    private void awaitReady(Duration timeout) throws IOException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try {
+            while (System.nanoTime() < deadline) {
+                if (!process.isAlive()) {
+                    throw new IOException("kernel " + spec.name() + " exited with " + process.exitValue() + ": "
+                            + outputTail());
+                }
+                infoRequestId = connection.send(Channel.SHELL, "kernel_info_request", JSON.createObjectNode());
+                if (infoReplied.await(250, TimeUnit.MILLISECONDS) && sawIopub) return;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while starting kernel " + spec.name(), e);
+        }
+        throw new IOException("kernel " + spec.name() + " did not become ready within " + timeout.toSeconds()
+                + " s: " + outputTail());
+    }
+
+    private void dispatch(KernelMessage message) {
+        if (message.channel() == Channel.IOPUB) sawIopub = true;
+        if ("kernel_info_reply".equals(message.msgType())) {
+            infoReplied.countDown();
+            return;
+        }
+        Listener listener = listeners.get(message.parentId());
+        if (listener != null) listener.onMessage(message);
+    }
+
+    private void exited() {
+        connection.close();
+        if (closing) return;
+        String reason = "the " + spec.name() + " kernel exited with code " + process.exitValue();
+        for (Listener l : List.copyOf(listeners.values())) l.onKernelDied(reason);
+        listeners.clear();
+    }
+
+    /** Sends an execute_request; every message it causes goes to {@code listener} until {@link #forget}. */
+    public String execute(String code, boolean silent, Listener listener) {
+        ObjectNode content = JSON.createObjectNode();
+        content.put("code", code);
+        content.put("silent", silent);
+        content.put("store_history", !silent);
+        content.putObject("user_expressions");
+        content.put("allow_stdin", false);
+        content.put("stop_on_error", !silent);
+        String id = java.util.UUID.randomUUID().toString();
+        listeners.put(id, listener); // before sending, so not even the first answer can miss it
+        return connection.send(Channel.SHELL, "execute_request", content, id);
+    }
+
+    public void forget(String msgId) {
+        listeners.remove(msgId);
+    }
+
+    /** Interrupts the running cell the way the kernelspec asks: SIGINT, or interrupt_request on control. */
+    public void interrupt() {
+        if (!process.isAlive()) return;
+        if (spec.interruptsByMessage()) {
+            connection.send(Channel.CONTROL, "interrupt_request", JSON.createObjectNode());
+        } else {
+            Native.load("c", LibC.class).kill((int) process.pid(), SIGINT);
+        }
+    }
+
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    public KernelSpec spec() {
+        return spec;
+    }
+
+    /** The last lines the kernel process printed itself (not cell output): what to show when it fails. */
+    public String outputTail() {
+        synchronized (tail) {
+            return new String(tail, 0, tailLength, StandardCharsets.UTF_8).strip();
+        }
+    }
+
+    private void drainOutput() {
+        byte[] buffer = new byte[8192];
+        try (InputStream in = process.getInputStream()) {
+            int n;
+            while ((n = in.read(buffer)) >= 0) {
+                synchronized (tail) {
+                    if (n >= TAIL_BYTES) {
+                        System.arraycopy(buffer, n - TAIL_BYTES, tail, 0, TAIL_BYTES);
+                        tailLength = TAIL_BYTES;
+                    } else {
+                        int keep = Math.min(tailLength, TAIL_BYTES - n);
+                        System.arraycopy(tail, tailLength - keep, tail, 0, keep);
+                        System.arraycopy(buffer, 0, tail, keep, n);
+                        tailLength = keep + n;
+                    }
+                }
+            }
+        } catch (IOException ignored) {
+            // The process is gone.
+        }
+    }
+
+    /** Asks the kernel to shut down, then kills it and whatever it started if it does not go within 2 s. */
+    @Override
+    public void close() {
+        closing = true;
+        if (process.isAlive()) {
+            ObjectNode content = JSON.createObjectNode();
+            content.put("restart", false);
+            connection.send(Channel.CONTROL, "shutdown_request", content);
+            try {
+                if (!process.waitFor(2, TimeUnit.SECONDS)) {
+                    process.descendants().forEach(ProcessHandle::destroyForcibly);
+                    process.destroyForcibly();
+                    process.waitFor(5, TimeUnit.SECONDS);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                process.destroyForcibly();
+            }
+        }
+        connection.close();
+        try {
+            Files.deleteIfExists(connectionFile);
+        } catch (IOException ignored) {
+            // a stale connection file in the run dir is harmless
+        }
+    }
+
+    /** Kills the kernel at once (a restart does not wait for a stuck kernel to agree). */
+    public void kill() {
+        closing = true;
+        process.descendants().forEach(ProcessHandle::destroyForcibly);
+        process.destroyForcibly();
+        try {
+            process.waitFor(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        connection.close();
+        try {
+            Files.deleteIfExists(connectionFile);
+        } catch (IOException ignored) {
+            // harmless
+        }
+    }
+}

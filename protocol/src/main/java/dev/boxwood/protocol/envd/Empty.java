@@ -1,0 +1,4 @@
+package dev.boxwood.protocol.envd;
+
+/** Any empty response message ({@code {}}): UpdateResponse, SendInputResponse, RemoveResponse, ... */
+public record Empty() {}

@@ -1,0 +1,4 @@
+package dev.boxwood.protocol.envd.process;
+
+/** process.ConnectRequest. */
+public record ConnectRequest(ProcessSelector process) {}

@@ -1,0 +1,4 @@
+package dev.boxwood.protocol.envd.process;
+
+/** process.ConnectResponse: one streamed event of Connect. */
+public record ConnectResponse(ProcessEvent event) {}

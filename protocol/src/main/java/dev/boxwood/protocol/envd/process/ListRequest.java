@@ -1,0 +1,4 @@
+package dev.boxwood.protocol.envd.process;
+
+/** process.ListRequest. */
+public record ListRequest() {}

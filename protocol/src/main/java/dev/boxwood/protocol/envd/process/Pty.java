@@ -1,0 +1,4 @@
+package dev.boxwood.protocol.envd.process;
+
+/** process.PTY. */
+public record Pty(PtySize size) {}

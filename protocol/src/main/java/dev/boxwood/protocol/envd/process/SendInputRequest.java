@@ -1,0 +1,4 @@
+package dev.boxwood.protocol.envd.process;
+
+/** process.SendInputRequest. */
+public record SendInputRequest(ProcessSelector process, ProcessInput input) {}

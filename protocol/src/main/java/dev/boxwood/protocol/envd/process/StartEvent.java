@@ -1,0 +1,4 @@
+package dev.boxwood.protocol.envd.process;
+
+/** process.ProcessEvent.StartEvent. */
+public record StartEvent(int pid) {}
