@@ -1,0 +1,109 @@
+package dev.boxwood.server;
+
+import dev.boxwood.server.api.ApiHandler;
+import dev.boxwood.server.api.JsonErrorHandler;
+import dev.boxwood.server.router.SandboxProxy;
+import dev.boxwood.server.router.SandboxRouter;
+import dev.boxwood.server.runtime.SandboxRuntime;
+import dev.boxwood.server.sandbox.AgentClient;
+import dev.boxwood.server.sandbox.SandboxManager;
+import dev.boxwood.server.sandbox.Templates;
+import dev.boxwood.server.store.Database;
+import dev.boxwood.server.store.SandboxStore;
+import dev.boxwood.server.store.TeamStore;
+import java.net.URI;
+import java.util.concurrent.Executors;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+
+/**
+ * The composition root: one port serving E2B's control plane and routing sandbox traffic. Closing it stops serving
+ * and leaves sandboxes running, to be reattached by the next server on the same data dir.
+ */
+public final class BoxwoodServer implements AutoCloseable {
+    private final Config config;
+    private final Database database;
+    private final TeamStore teams;
+    private final SandboxStore store;
+    private final SandboxManager sandboxes;
+    private final Server jetty;
+    private final ServerConnector connector;
+
+    public BoxwoodServer(Config config, SandboxRuntime runtime) {
+        this.config = config;
+        this.database = new Database(config.databaseFile());
+        this.teams = new TeamStore(database);
+        this.store = new SandboxStore(database);
+        Templates templates = new Templates(config.templatesDir());
+        this.sandboxes = new SandboxManager(config, runtime, store, templates, new AgentClient());
+
+        QueuedThreadPool threads = new QueuedThreadPool();
+        threads.setName("boxwood-http");
+        // Handlers block (a create waits for a boot); virtual threads make that cheap.
+        threads.setVirtualThreadsExecutor(Executors.newVirtualThreadPerTaskExecutor());
+        jetty = new Server(threads);
+        HttpConfiguration http = new HttpConfiguration();
+        http.setSendServerVersion(false);
+        http.setSendDateHeader(true);
+        connector = new ServerConnector(jetty, new HttpConnectionFactory(http));
+        connector.setHost(config.bind());
+        connector.setPort(config.port());
+        // Longer than the agent's 50 s keepalive interval, so quiet streams survive (E2B's envd uses 640 s).
+        connector.setIdleTimeout(640_000);
+        jetty.addConnector(connector);
+        SandboxRouter router = new SandboxRouter(config.domain(), sandboxes::allLive);
+        jetty.setHandler(new Handler.Sequence(new SandboxProxy(router, sandboxes),
+                new ApiHandler(config, teams, sandboxes, store, templates)));
+        jetty.setErrorHandler(new JsonErrorHandler());
+        jetty.setStopTimeout(5_000);
+    }
+
+    /** Takes back sandboxes left by an earlier process, then listens. */
+    public BoxwoodServer start() {
+        sandboxes.recover();
+        try {
+            jetty.start();
+        } catch (Exception e) {
+            close();
+            throw new IllegalStateException("cannot listen on " + config.bind() + ":" + config.port() + ": " + e.getMessage(), e);
+        }
+        return this;
+    }
+
+    /** Base URL clients use, e.g. {@code http://127.0.0.1:3000}. */
+    public URI uri() {
+        String host = config.bind().contains(":") ? "[" + config.bind() + "]" : config.bind();
+        return URI.create("http://" + host + ":" + connector.getLocalPort());
+    }
+
+    public Config config() {
+        return config;
+    }
+
+    public TeamStore teams() {
+        return teams;
+    }
+
+    public SandboxStore store() {
+        return store;
+    }
+
+    public SandboxManager sandboxes() {
+        return sandboxes;
+    }
+
+    @Override
+    public void close() {
+        try {
+            jetty.stop();
+        } catch (Exception ignored) {
+            // stopping anyway
+        }
+        sandboxes.close();
+        database.close();
+    }
+}

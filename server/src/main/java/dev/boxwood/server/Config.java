@@ -1,0 +1,92 @@
+package dev.boxwood.server;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * Everything the server can be told at start-up. Defaults follow E2B where E2B has one.
+ *
+ * @param dataDir          holds {@code boxwood.db}, templates and per-sandbox state
+ * @param bind             address the single HTTP port listens on
+ * @param port             0 picks a free port (tests)
+ * @param domain           the domain of {@code {port}-{sandboxId}.{domain}} hosts; null when none is served
+ * @param runtime          "crun" or "runsc"
+ * @param maxLifetime      no sandbox lives longer than this after its start
+ * @param defaultCpuCount  CPUs of a sandbox that asks for none
+ * @param defaultMemoryMB  memory of a sandbox that asks for none
+ * @param defaultDiskMB    writable-layer size of a sandbox that asks for none
+ * @param maxCpuCount      the most a create may ask for
+ * @param maxMemoryMB      the most a create may ask for
+ * @param maxDiskMB        the most a create may ask for
+ * @param metricsInterval  how often live sandboxes' cgroups are sampled
+ */
+public record Config(Path dataDir, String bind, int port, String domain, String runtime, Duration maxLifetime,
+                     int defaultCpuCount, int defaultMemoryMB, int defaultDiskMB,
+                     int maxCpuCount, int maxMemoryMB, int maxDiskMB, Duration metricsInterval) {
+
+    public static final String DEFAULT_DATA_DIR = "/var/lib/boxwood";
+
+    /** The data dir named by {@code -Dboxwood.dataDir}, else {@value #DEFAULT_DATA_DIR}. */
+    public static Path defaultDataDir() {
+        return Path.of(System.getProperty("boxwood.dataDir", DEFAULT_DATA_DIR));
+    }
+
+    public static Config defaults() {
+        return builder().build();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Starts from the defaults; set only what differs. */
+    public static final class Builder {
+        private static final int CPUS = Math.max(1, Runtime.getRuntime().availableProcessors());
+        private Path dataDir = defaultDataDir();
+        private String bind = "127.0.0.1";
+        private int port = 3000;
+        private String domain;
+        private String runtime = "crun";
+        private Duration maxLifetime = Duration.ofHours(24);
+        private int defaultCpuCount = Math.min(2, CPUS);
+        private int defaultMemoryMB = 512;
+        private int defaultDiskMB = 2048;
+        private int maxCpuCount = CPUS;
+        private int maxMemoryMB = 8192;
+        private int maxDiskMB = 20480;
+        private Duration metricsInterval = Duration.ofSeconds(5);
+
+        public Builder dataDir(Path v) { dataDir = v; return this; }
+        public Builder bind(String v) { bind = v; return this; }
+        public Builder port(int v) { port = v; return this; }
+        public Builder domain(String v) { domain = v; return this; }
+        public Builder runtime(String v) { runtime = v; return this; }
+        public Builder maxLifetime(Duration v) { maxLifetime = v; return this; }
+        public Builder defaults(int cpus, int memoryMB, int diskMB) {
+            defaultCpuCount = cpus;
+            defaultMemoryMB = memoryMB;
+            defaultDiskMB = diskMB;
+            return this;
+        }
+        public Builder maximums(int cpus, int memoryMB, int diskMB) {
+            maxCpuCount = cpus;
+            maxMemoryMB = memoryMB;
+            maxDiskMB = diskMB;
+            return this;
+        }
+        public Builder metricsInterval(Duration v) { metricsInterval = v; return this; }
+
+        public Config build() {
+            return new Config(dataDir, bind, port, domain, runtime, maxLifetime, defaultCpuCount, defaultMemoryMB,
+                    defaultDiskMB, maxCpuCount, maxMemoryMB, maxDiskMB, metricsInterval);
+        }
+    }
+
+    public Path databaseFile() {
+        return dataDir.resolve("boxwood.db");
+    }
+
+    public Path templatesDir() {
+        return dataDir.resolve("templates");
+    }
+}

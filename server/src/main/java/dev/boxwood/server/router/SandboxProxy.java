@@ -1,0 +1,106 @@
+package dev.boxwood.server.router;
+
+import dev.boxwood.server.api.HttpJson;
+import dev.boxwood.server.sandbox.LiveSandbox;
+import dev.boxwood.server.sandbox.SandboxManager;
+import java.net.ConnectException;
+import java.net.URI;
+import java.util.Optional;
+import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.http.HttpURI;
+import org.eclipse.jetty.proxy.ProxyHandler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.Fields;
+
+/**
+ * Sandbox traffic: streams requests and responses between the client and a port inside the sandbox, both ways,
+ * unbuffered and with back-pressure (Jetty's proxy). Requests that are not for a sandbox fall through to the next
+ * handler, the control-plane API.
+ */
+public final class SandboxProxy extends ProxyHandler {
+    private static final String TARGET = SandboxProxy.class.getName() + ".target";
+    private static final String ROUTE = SandboxProxy.class.getName() + ".route";
+
+    private final SandboxRouter router;
+    private final SandboxManager sandboxes;
+
+    public SandboxProxy(SandboxRouter router, SandboxManager sandboxes) {
+        this.router = router;
+        this.sandboxes = sandboxes;
+    }
+
+    @Override
+    public boolean handle(Request request, Response response, Callback callback) {
+        Fields query = Request.extractQueryParameters(request);
+        var in = new SandboxRouter.Incoming(request.getMethod(), Request.getServerName(request),
+                request.getHttpURI().getPath(), request.getHeaders().get(SandboxRouter.ID_HEADER),
+                request.getHeaders().get(SandboxRouter.PORT_HEADER), query::getValue);
+        Route route = router.route(in);
+        switch (route) {
+            case Route.ControlPlane c -> {
+                return false;
+            }
+            case Route.Invalid invalid -> {
+                HttpJson.error(response, callback, invalid.status(), invalid.message());
+                return true;
+            }
+            case Route.Sandbox target -> {
+                Optional<LiveSandbox> sandbox = sandboxes.route(target.sandboxId());
+                if (sandbox.isEmpty()) {
+                    HttpJson.sandboxError(response, callback, target.sandboxId(), null, "The sandbox was not found");
+                    return true;
+                }
+                URI base = sandbox.get().running().uri(target.port());
+                HttpURI uri = HttpURI.build(request.getHttpURI()).scheme(base.getScheme()).host(base.getHost())
+                        .port(base.getPort()).asImmutable();
+                request.setAttribute(TARGET, uri);
+                request.setAttribute(ROUTE, target);
+                return super.handle(request, response, callback);
+            }
+        }
+    }
+
+    @Override
+    protected HttpURI rewriteHttpURI(Request request) {
+        return (HttpURI) request.getAttribute(TARGET);
+    }
+
+    @Override
+    protected HttpClient newHttpClient() {
+        HttpClient client = new HttpClient();
+        // Streams (process output, watchers) stay open for minutes; the agent sends keepalives every 50 s.
+        client.setIdleTimeout(640_000);
+        client.setConnectTimeout(10_000);
+        client.setMaxConnectionsPerDestination(2048);
+        client.setMaxRequestsQueuedPerDestination(4096);
+        return client;
+    }
+
+    @Override
+    protected void onServerToProxyResponseFailure(Request clientToProxyRequest,
+                                                  org.eclipse.jetty.client.Request proxyToServerRequest,
+                                                  org.eclipse.jetty.client.Response serverToProxyResponse,
+                                                  Response proxyToClientResponse, Callback proxyToClientCallback,
+                                                  Throwable failure) {
+        if (!proxyToClientResponse.isCommitted() && refused(failure)
+                && clientToProxyRequest.getAttribute(ROUTE) instanceof Route.Sandbox target) {
+            boolean stillLive = sandboxes.route(target.sandboxId()).isPresent();
+            HttpJson.sandboxError(proxyToClientResponse, proxyToClientCallback, target.sandboxId(),
+                    stillLive ? target.port() : null,
+                    stillLive ? "The sandbox is running but port is not open" : "The sandbox was not found");
+            return;
+        }
+        super.onServerToProxyResponseFailure(clientToProxyRequest, proxyToServerRequest, serverToProxyResponse,
+                proxyToClientResponse, proxyToClientCallback, failure);
+    }
+
+    private static boolean refused(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof ConnectException) return true;
+            if (c instanceof java.net.NoRouteToHostException) return true;
+        }
+        return false;
+    }
+}

@@ -1,0 +1,11 @@
+package dev.boxwood.server.sandbox;
+
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * What a client asked for, already parsed from either API version. Null resource fields mean "the default".
+ */
+public record CreateSpec(String templateId, Duration timeout, Map<String, String> envVars, Map<String, String> metadata,
+                         Integer cpuCount, Integer memoryMB, Integer diskSizeMB, Boolean allowInternetAccess,
+                         boolean autoPause) {}

@@ -1,0 +1,373 @@
+package dev.boxwood.server.sandbox;
+
+import dev.boxwood.server.Config;
+import dev.boxwood.server.runtime.RunningSandbox;
+import dev.boxwood.server.runtime.RuntimeFailure;
+import dev.boxwood.server.runtime.SandboxRuntime;
+import dev.boxwood.server.runtime.SandboxSpec;
+import dev.boxwood.server.store.SandboxEvent;
+import dev.boxwood.server.store.SandboxRow;
+import dev.boxwood.server.store.SandboxStore;
+import dev.boxwood.server.store.Team;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Creates, times out, kills and recovers sandboxes. Each live sandbox is an entry of a concurrent map; creates run
+ * in parallel on their callers' (virtual) threads and take no shared lock. Expiry is one scheduler thread that only
+ * hands due sandboxes to virtual threads.
+ */
+public final class SandboxManager implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(SandboxManager.class);
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final char[] ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789".toCharArray();
+    public static final Pattern ID_PATTERN = Pattern.compile("[a-z0-9]{1,64}");
+
+    static final int MAX_METADATA_ENTRIES = 64;
+    static final int MAX_METADATA_KEY = 256;
+    static final int MAX_METADATA_VALUE = 4096;
+    static final int MAX_METADATA_TOTAL = 16 * 1024;
+    static final int MAX_ENV_TOTAL = 64 * 1024;
+    private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+
+    private final Config config;
+    private final SandboxRuntime runtime;
+    private final SandboxStore store;
+    private final Templates templates;
+    private final AgentClient agent;
+    private final Map<String, LiveSandbox> live = new ConcurrentHashMap<>();
+    private final ScheduledThreadPoolExecutor scheduler;
+
+    public SandboxManager(Config config, SandboxRuntime runtime, SandboxStore store, Templates templates, AgentClient agent) {
+        this.config = config;
+        this.runtime = runtime;
+        this.store = store;
+        this.templates = templates;
+        this.agent = agent;
+        this.scheduler = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "boxwood-lifecycle");
+            t.setDaemon(true);
+            return t;
+        });
+        scheduler.setRemoveOnCancelPolicy(true);
+        long every = Math.max(200, config.metricsInterval().toMillis());
+        scheduler.scheduleWithFixedDelay(() -> Thread.ofVirtual().name("boxwood-metrics").start(this::sampleAll),
+                every, every, TimeUnit.MILLISECONDS);
+    }
+
+    public static String newSandboxId() {
+        char[] id = new char[20];
+        for (int i = 0; i < id.length; i++) id[i] = ID_ALPHABET[RANDOM.nextInt(ID_ALPHABET.length)];
+        return new String(id);
+    }
+
+    // ---- create -------------------------------------------------------------------------------------------------
+
+    /** Boots, initialises and records a sandbox; on any failure nothing is left behind. */
+    public SandboxRow create(Team team, CreateSpec spec) {
+        validate(spec);
+        int cpus = resource(spec.cpuCount(), config.defaultCpuCount(), config.maxCpuCount(), "cpuCount");
+        int memory = resource(spec.memoryMB(), config.defaultMemoryMB(), config.maxMemoryMB(), "memoryMB");
+        int disk = resource(spec.diskSizeMB(), config.defaultDiskMB(), config.maxDiskMB(), "diskSizeMB");
+        String id = newSandboxId();
+        String accessToken = "bxa_" + dev.boxwood.server.auth.ApiKeys.randomHex(24);
+        RunningSandbox running;
+        try {
+            running = runtime.start(new SandboxSpec(id, spec.templateId(), cpus, memory, disk));
+        } catch (RuntimeFailure e) {
+            cleanUpFailed(id, e);
+            throw new SandboxError(SandboxError.Kind.FAILED, "failed to start sandbox: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            cleanUpFailed(id, e);
+            throw new SandboxError(SandboxError.Kind.FAILED, "failed to start sandbox: internal error", e);
+        }
+        try {
+            agent.init(running, accessToken, spec.envVars());
+        } catch (RuntimeException e) {
+            cleanUpFailed(id, e);
+            throw e instanceof SandboxError se ? se
+                    : new SandboxError(SandboxError.Kind.FAILED, "failed to initialise sandbox", e);
+        }
+        Instant now = Instant.now();
+        SandboxRow row = new SandboxRow(id, team.id(), spec.templateId(), SandboxRow.Status.RUNNING, cpus, memory, disk,
+                accessToken, spec.metadata() == null ? Map.of() : Map.copyOf(spec.metadata()),
+                spec.allowInternetAccess(), spec.autoPause(), now, now.plus(spec.timeout()), null);
+        LiveSandbox sandbox = new LiveSandbox(row, running);
+        try {
+            store.insert(row);
+            live.put(id, sandbox);
+            store.addEvent(id, "info", "sandbox created from template '" + spec.templateId() + "' with " + cpus
+                    + " CPU, " + memory + " MiB memory, " + disk + " MiB disk; timeout " + spec.timeout().toSeconds() + " s");
+        } catch (RuntimeException e) {
+            live.remove(id);
+            cleanUpFailed(id, e);
+            throw new SandboxError(SandboxError.Kind.FAILED, "failed to record sandbox", e);
+        }
+        scheduleExpiry(sandbox);
+        Thread.ofVirtual().name("boxwood-metrics-" + id).start(() -> sample(sandbox));
+        LOG.info("sandbox {} created for team {} from template {}", id, team.name(), spec.templateId());
+        return row;
+    }
+
+    private void cleanUpFailed(String id, Exception cause) {
+        LOG.warn("sandbox {} failed during creation: {}", id, cause.toString());
+        try {
+            runtime.destroy(id);
+        } catch (RuntimeException e) {
+            LOG.error("could not clean up half-created sandbox {}", id, e);
+        }
+    }
+
+    private void validate(CreateSpec spec) {
+        if (spec.templateId() == null || spec.templateId().isBlank()) throw SandboxError.badRequest("templateID is required");
+        if (!templates.exists(spec.templateId())) {
+            throw new SandboxError(SandboxError.Kind.NOT_FOUND, "template '" + spec.templateId() + "' not found");
+        }
+        checkTimeout(spec.timeout());
+        Map<String, String> md = spec.metadata() == null ? Map.of() : spec.metadata();
+        if (md.size() > MAX_METADATA_ENTRIES) {
+            throw SandboxError.badRequest("metadata has " + md.size() + " entries; at most " + MAX_METADATA_ENTRIES + " are allowed");
+        }
+        int total = 0;
+        for (var e : md.entrySet()) {
+            if (e.getValue() == null) throw SandboxError.badRequest("metadata value of '" + e.getKey() + "' must be a string");
+            int k = e.getKey().getBytes(StandardCharsets.UTF_8).length;
+            int v = e.getValue().getBytes(StandardCharsets.UTF_8).length;
+            if (k == 0 || k > MAX_METADATA_KEY) throw SandboxError.badRequest("metadata keys must be 1-" + MAX_METADATA_KEY + " bytes");
+            if (v > MAX_METADATA_VALUE) {
+                throw SandboxError.badRequest("metadata value of '" + e.getKey() + "' is " + v + " bytes; at most "
+                        + MAX_METADATA_VALUE + " are allowed");
+            }
+            total += k + v;
+        }
+        if (total > MAX_METADATA_TOTAL) {
+            throw SandboxError.badRequest("metadata is " + total + " bytes; at most " + MAX_METADATA_TOTAL + " are allowed");
+        }
+        int envTotal = 0;
+        for (var e : (spec.envVars() == null ? Map.<String, String>of() : spec.envVars()).entrySet()) {
+            if (!ENV_NAME.matcher(e.getKey()).matches()) throw SandboxError.badRequest("invalid env var name '" + e.getKey() + "'");
+            if (e.getValue() == null) throw SandboxError.badRequest("env var '" + e.getKey() + "' must be a string");
+            envTotal += e.getKey().length() + e.getValue().length();
+        }
+        if (envTotal > MAX_ENV_TOTAL) throw SandboxError.badRequest("envVars exceed " + MAX_ENV_TOTAL + " bytes");
+    }
+
+    private void checkTimeout(Duration timeout) {
+        if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+            throw SandboxError.badRequest("Timeout must be greater than 0");
+        }
+        if (timeout.compareTo(config.maxLifetime()) > 0) {
+            throw SandboxError.badRequest("Timeout cannot be greater than " + config.maxLifetime().toSeconds() + " seconds");
+        }
+    }
+
+    private static int resource(Integer asked, int dflt, int max, String name) {
+        if (asked == null) return Math.min(dflt, max);
+        if (asked < 1) throw SandboxError.badRequest(name + " must be at least 1");
+        if (asked > max) throw SandboxError.badRequest(name + " " + asked + " exceeds this server's maximum of " + max);
+        return asked;
+    }
+
+    // ---- queries ------------------------------------------------------------------------------------------------
+
+    /** The team's live sandbox; another team's sandbox is reported as not found. */
+    public LiveSandbox get(Team team, String id) {
+        LiveSandbox s = id == null ? null : live.get(id);
+        if (s == null || !s.row().teamId().equals(team.id())) throw SandboxError.notFound(id);
+        return s;
+    }
+
+    public List<SandboxRow> list(Team team) {
+        return live.values().stream().map(LiveSandbox::row).filter(r -> r.teamId().equals(team.id()))
+                .sorted(java.util.Comparator.comparing(SandboxRow::startedAt).thenComparing(SandboxRow::id).reversed())
+                .toList();
+    }
+
+    /** A live sandbox by id, for routing (the agent checks the access token itself). */
+    public Optional<LiveSandbox> route(String id) {
+        return Optional.ofNullable(live.get(id));
+    }
+
+    public Collection<LiveSandbox> allLive() {
+        return List.copyOf(live.values());
+    }
+
+    /** Log lines of a sandbox of the team, running or ended. */
+    public List<SandboxEvent> logs(Team team, String id, Instant from, int limit) {
+        SandboxRow row = store.find(id).filter(r -> r.teamId().equals(team.id())).orElseThrow(() -> SandboxError.notFound(id));
+        return store.events(row.id(), from, limit);
+    }
+
+    public List<Metric> metrics(Team team, String id, Instant from, Instant to) {
+        LiveSandbox s = get(team, id);
+        List<Metric> all = s.metrics();
+        if (all.isEmpty()) {
+            sample(s);
+            all = s.metrics();
+        }
+        return all.stream().filter(m -> from == null || !m.at().isBefore(from)).filter(m -> to == null || !m.at().isAfter(to)).toList();
+    }
+
+    // ---- timeouts -----------------------------------------------------------------------------------------------
+
+    /** Sets the sandbox to end {@code timeout} from now, within its maximum lifetime. */
+    public SandboxRow setTimeout(Team team, String id, Duration timeout) {
+        checkTimeout(timeout);
+        LiveSandbox s = get(team, id);
+        return extendTo(s, Instant.now().plus(timeout), true);
+    }
+
+    /** E2B's connect: the sandbox keeps running at least {@code timeout} more; it is never shortened. */
+    public SandboxRow connect(Team team, String id, Duration timeout) {
+        checkTimeout(timeout);
+        LiveSandbox s = get(team, id);
+        return extendTo(s, Instant.now().plus(timeout), false);
+    }
+
+    private SandboxRow extendTo(LiveSandbox s, Instant wanted, boolean mayShorten) {
+        synchronized (s) {
+            SandboxRow row = s.row();
+            Instant cap = row.startedAt().plus(config.maxLifetime());
+            Instant end = wanted.isAfter(cap) ? cap : wanted;
+            if (!mayShorten && !end.isAfter(row.endAt())) return row;
+            SandboxRow updated = row.withEndAt(end);
+            store.updateEndAt(row.id(), end);
+            s.row(updated);
+            scheduleExpiry(s);
+            return updated;
+        }
+    }
+
+    private void scheduleExpiry(LiveSandbox s) {
+        long delay = Math.max(0, s.row().endAt().toEpochMilli() - System.currentTimeMillis());
+        String id = s.row().id();
+        s.replaceExpiry(scheduler.schedule(() -> Thread.ofVirtual().name("boxwood-expire-" + id).start(() -> expire(s)),
+                delay, TimeUnit.MILLISECONDS));
+    }
+
+    private void expire(LiveSandbox s) {
+        synchronized (s) {
+            if (s.row().endAt().isAfter(Instant.now())) {
+                scheduleExpiry(s); // extended after this run was scheduled
+                return;
+            }
+        }
+        String how = s.row().autoPause() ? "timed out (auto-pause is not supported here, so it was killed)" : "timed out";
+        end(s.row().id(), SandboxRow.Status.EXPIRED, "sandbox " + how);
+    }
+
+    // ---- kill ---------------------------------------------------------------------------------------------------
+
+    public void kill(Team team, String id) {
+        get(team, id);
+        if (!end(id, SandboxRow.Status.KILLED, "sandbox killed through the API")) throw SandboxError.notFound(id);
+    }
+
+    /** Ends a live sandbox exactly once: unroutable first, then destroyed, then recorded. */
+    private boolean end(String id, SandboxRow.Status status, String why) {
+        LiveSandbox s = live.remove(id);
+        if (s == null) return false;
+        s.cancelExpiry();
+        String level = "info";
+        String message = why;
+        try {
+            runtime.destroy(id);
+        } catch (RuntimeException e) {
+            LOG.error("destroying sandbox {} failed; it will be retried on the next start", id, e);
+            level = "error";
+            message = why + "; cleanup failed: " + e.getMessage();
+        }
+        store.markEnded(id, status, Instant.now());
+        store.addEvent(id, level, message);
+        LOG.info("sandbox {} ended: {}", id, message);
+        return true;
+    }
+
+    // ---- restart recovery ---------------------------------------------------------------------------------------
+
+    /**
+     * Takes back the sandboxes an earlier server process left running and removes everything else the runtime has
+     * traces of. Every sandbox row that was running ends up either live again or ended with a log line saying why.
+     */
+    public void recover() {
+        for (SandboxRow row : store.running()) {
+            Optional<RunningSandbox> running;
+            try {
+                running = runtime.reattach(row.id());
+            } catch (RuntimeException e) {
+                LOG.warn("cannot reattach sandbox {}: {}", row.id(), e.toString());
+                running = Optional.empty();
+            }
+            if (running.isEmpty()) {
+                destroyQuietly(row.id());
+                store.markEnded(row.id(), SandboxRow.Status.LOST, Instant.now());
+                store.addEvent(row.id(), "error", "sandbox lost: it was no longer running when the server restarted");
+                LOG.warn("sandbox {} was lost while the server was down", row.id());
+                continue;
+            }
+            LiveSandbox s = new LiveSandbox(row, running.get());
+            live.put(row.id(), s);
+            if (!row.endAt().isAfter(Instant.now())) {
+                end(row.id(), SandboxRow.Status.EXPIRED, "sandbox timed out while the server was down");
+                continue;
+            }
+            store.addEvent(row.id(), "info", "sandbox reattached after a server restart");
+            scheduleExpiry(s);
+            LOG.info("sandbox {} reattached", row.id());
+        }
+        List<String> leftovers;
+        try {
+            leftovers = runtime.leftovers();
+        } catch (RuntimeException e) {
+            LOG.error("cannot list the runtime's leftover sandboxes", e);
+            return;
+        }
+        for (String id : leftovers) {
+            if (live.containsKey(id)) continue;
+            destroyQuietly(id);
+            if (store.find(id).isPresent()) store.addEvent(id, "info", "leftover traces removed at server start");
+            LOG.info("removed leftover sandbox {}", id);
+        }
+    }
+
+    private void destroyQuietly(String id) {
+        try {
+            runtime.destroy(id);
+        } catch (RuntimeException e) {
+            LOG.error("could not destroy sandbox {}", id, e);
+        }
+    }
+
+    // ---- metrics ------------------------------------------------------------------------------------------------
+
+    private void sampleAll() {
+        for (LiveSandbox s : live.values()) sample(s);
+    }
+
+    private void sample(LiveSandbox s) {
+        if (!live.containsKey(s.row().id())) return;
+        try {
+            s.record(runtime.usage(s.row().id()), Instant.now(), System.nanoTime());
+        } catch (RuntimeException e) {
+            LOG.debug("no metrics for sandbox {}: {}", s.row().id(), e.toString());
+        }
+    }
+
+    /** Stops timers; running sandboxes are left running for the next server process to reattach. */
+    @Override
+    public void close() {
+        scheduler.shutdownNow();
+    }
+}

@@ -1,0 +1,49 @@
+package dev.boxwood.server.sandbox;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
+import java.util.List;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/** The templates a sandbox can be created from: every {@code <dataDir>/templates/<name>/rootfs} that exists. */
+public final class Templates {
+    private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,63}");
+
+    private final Path dir;
+
+    public Templates(Path templatesDir) {
+        this.dir = templatesDir;
+    }
+
+    /** A built template. */
+    public record Template(String name, Instant builtAt) {}
+
+    public boolean exists(String name) {
+        return name != null && NAME.matcher(name).matches() && Files.isDirectory(dir.resolve(name).resolve("rootfs"));
+    }
+
+    public List<Template> list() {
+        if (!Files.isDirectory(dir)) return List.of();
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(p -> exists(p.getFileName().toString()))
+                    .map(p -> new Template(p.getFileName().toString(), modified(p.resolve("rootfs"))))
+                    .sorted(java.util.Comparator.comparing(Template::name))
+                    .toList();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static Instant modified(Path p) {
+        try {
+            FileTime t = Files.getLastModifiedTime(p);
+            return t.toInstant();
+        } catch (IOException e) {
+            return Instant.EPOCH;
+        }
+    }
+}

@@ -1,0 +1,179 @@
+package dev.boxwood.server.store;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** Sandbox rows and their log lines. */
+public final class SandboxStore {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final TypeReference<LinkedHashMap<String, String>> STRING_MAP = new TypeReference<>() {};
+    private static final String COLUMNS = "id, team_id, template_id, state, cpu_count, memory_mb, disk_size_mb,"
+            + " access_token, metadata, allow_internet, auto_pause, started_at, end_at, ended_at";
+
+    private final Database db;
+
+    public SandboxStore(Database db) {
+        this.db = db;
+    }
+
+    public void insert(SandboxRow row) {
+        db.with(c -> {
+            try (PreparedStatement ins = c.prepareStatement("INSERT INTO sandboxes (" + COLUMNS
+                    + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                ins.setString(1, row.id());
+                ins.setString(2, row.teamId());
+                ins.setString(3, row.templateId());
+                ins.setString(4, row.status().db());
+                ins.setInt(5, row.cpuCount());
+                ins.setInt(6, row.memoryMB());
+                ins.setInt(7, row.diskSizeMB());
+                ins.setString(8, row.accessToken());
+                ins.setString(9, toJson(row.metadata()));
+                if (row.allowInternetAccess() == null) ins.setNull(10, Types.INTEGER);
+                else ins.setInt(10, row.allowInternetAccess() ? 1 : 0);
+                ins.setInt(11, row.autoPause() ? 1 : 0);
+                ins.setLong(12, row.startedAt().toEpochMilli());
+                ins.setLong(13, row.endAt().toEpochMilli());
+                if (row.endedAt() == null) ins.setNull(14, Types.INTEGER);
+                else ins.setLong(14, row.endedAt().toEpochMilli());
+                return ins.executeUpdate();
+            }
+        });
+    }
+
+    public void updateEndAt(String id, Instant endAt) {
+        db.with(c -> {
+            try (PreparedStatement up = c.prepareStatement("UPDATE sandboxes SET end_at = ? WHERE id = ?")) {
+                up.setLong(1, endAt.toEpochMilli());
+                up.setString(2, id);
+                return up.executeUpdate();
+            }
+        });
+    }
+
+    /** Records that a running sandbox ended; returns false if it had already ended. */
+    public boolean markEnded(String id, SandboxRow.Status status, Instant when) {
+        return db.with(c -> {
+            try (PreparedStatement up = c.prepareStatement(
+                    "UPDATE sandboxes SET state = ?, ended_at = ? WHERE id = ? AND state = 'running'")) {
+                up.setString(1, status.db());
+                up.setLong(2, when.toEpochMilli());
+                up.setString(3, id);
+                return up.executeUpdate() == 1;
+            }
+        });
+    }
+
+    public Optional<SandboxRow> find(String id) {
+        return db.with(c -> {
+            try (PreparedStatement q = c.prepareStatement("SELECT " + COLUMNS + " FROM sandboxes WHERE id = ?")) {
+                q.setString(1, id);
+                ResultSet rs = q.executeQuery();
+                return rs.next() ? Optional.of(read(rs)) : Optional.empty();
+            }
+        });
+    }
+
+    /** Every sandbox the database believes is running, across teams (for recovery after a restart). */
+    public List<SandboxRow> running() {
+        return query("SELECT " + COLUMNS + " FROM sandboxes WHERE state = 'running' ORDER BY started_at", null);
+    }
+
+    /** A team's running sandboxes, newest first. */
+    public List<SandboxRow> runningOf(String teamId) {
+        return query("SELECT " + COLUMNS + " FROM sandboxes WHERE state = 'running' AND team_id = ?"
+                + " ORDER BY started_at DESC, id DESC", teamId);
+    }
+
+    public long countStartedFrom(String templateId) {
+        return db.with(c -> {
+            try (PreparedStatement q = c.prepareStatement("SELECT COUNT(*) FROM sandboxes WHERE template_id = ?")) {
+                q.setString(1, templateId);
+                ResultSet rs = q.executeQuery();
+                rs.next();
+                return rs.getLong(1);
+            }
+        });
+    }
+
+    public void addEvent(String sandboxId, String level, String message) {
+        db.with(c -> {
+            try (PreparedStatement ins = c.prepareStatement(
+                    "INSERT INTO sandbox_events (sandbox_id, at, level, message) VALUES (?, ?, ?, ?)")) {
+                ins.setString(1, sandboxId);
+                ins.setLong(2, System.currentTimeMillis());
+                ins.setString(3, level);
+                ins.setString(4, message);
+                return ins.executeUpdate();
+            }
+        });
+    }
+
+    /** Log lines at or after {@code from}, oldest first, at most {@code limit}. */
+    public List<SandboxEvent> events(String sandboxId, Instant from, int limit) {
+        return db.with(c -> {
+            try (PreparedStatement q = c.prepareStatement("SELECT at, level, message FROM sandbox_events"
+                    + " WHERE sandbox_id = ? AND at >= ? ORDER BY at, seq LIMIT ?")) {
+                q.setString(1, sandboxId);
+                q.setLong(2, from.toEpochMilli());
+                q.setInt(3, limit);
+                ResultSet rs = q.executeQuery();
+                List<SandboxEvent> out = new ArrayList<>();
+                while (rs.next()) {
+                    out.add(new SandboxEvent(Instant.ofEpochMilli(rs.getLong(1)), rs.getString(2), rs.getString(3)));
+                }
+                return out;
+            }
+        });
+    }
+
+    private List<SandboxRow> query(String sql, String param) {
+        return db.with(c -> {
+            try (PreparedStatement q = c.prepareStatement(sql)) {
+                if (param != null) q.setString(1, param);
+                ResultSet rs = q.executeQuery();
+                List<SandboxRow> out = new ArrayList<>();
+                while (rs.next()) out.add(read(rs));
+                return out;
+            }
+        });
+    }
+
+    private static SandboxRow read(ResultSet rs) throws SQLException {
+        int allow = rs.getInt(10);
+        Boolean allowInternet = rs.wasNull() ? null : allow != 0;
+        long ended = rs.getLong(14);
+        Instant endedAt = rs.wasNull() ? null : Instant.ofEpochMilli(ended);
+        return new SandboxRow(rs.getString(1), rs.getString(2), rs.getString(3), SandboxRow.Status.of(rs.getString(4)),
+                rs.getInt(5), rs.getInt(6), rs.getInt(7), rs.getString(8), fromJson(rs.getString(9)), allowInternet,
+                rs.getInt(11) != 0, Instant.ofEpochMilli(rs.getLong(12)), Instant.ofEpochMilli(rs.getLong(13)), endedAt);
+    }
+
+    private static String toJson(Map<String, String> map) {
+        try {
+            return JSON.writeValueAsString(map == null ? Map.of() : map);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static Map<String, String> fromJson(String s) {
+        try {
+            return JSON.readValue(s, STRING_MAP);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("corrupt metadata column", e);
+        }
+    }
+
+}
