@@ -1,0 +1,19 @@
+# Runs with bash -eu in a chroot of the template, as root, after the packages are installed.
+
+# E2B's default user: uid/gid 1000, home /home/user, passwordless sudo. Root stays available to the agent.
+groupadd --gid 1000 user
+useradd --uid 1000 --gid 1000 --create-home --home-dir /home/user --shell /bin/bash user
+printf 'user ALL=(ALL:ALL) NOPASSWD: ALL\n' > /etc/sudoers.d/user
+chmod 0440 /etc/sudoers.d/user
+
+# E2B images let `pip install` work system-wide; Debian's PEP 668 marker would refuse it.
+rm -f /usr/lib/python3*/EXTERNALLY-MANAGED
+
+# The runtime writes /etc/hostname, /etc/hosts and /etc/resolv.conf per sandbox; leave friendly defaults.
+echo sandbox > /etc/hostname
+printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' > /etc/hosts
+printf 'LANG=C.UTF-8\n' > /etc/default/locale
+
+# Paths the runtime bind-mounts the agent and the host JDK onto.
+mkdir -p /opt/boxwood/jdk
+touch /opt/boxwood/agent.jar
