@@ -152,8 +152,10 @@ def __boxwood_install():
     def pie_chart(ax, wedges):
         chart = base_chart("pie", ax)
         for wedge in wedges:
-            chart["elements"].append({"label": wedge.get_label(), "angle": number(abs(wedge.theta2 - wedge.theta1)),
-                                      "radius": number(wedge.r)})
+            # Wedge angles are stored as float32: 4 decimals undo the noise (90% is 324 degrees, not 323.99999).
+            chart["elements"].append({"label": wedge.get_label(),
+                                      "angle": number(round(abs(wedge.theta2 - wedge.theta1), 4)),
+                                      "radius": number(round(wedge.r, 4))})
         return chart
 
     def box_chart(ax, plots):

@@ -77,13 +77,16 @@ final class Execution implements Kernel.Listener {
     }
 
     @Override
-    public synchronized void onKernelDied(String reason) {
+    public synchronized void onKernelDied(String reason, boolean expected) {
         if (finished) return;
         diedReason = reason;
         if (!errorSent) {
             errorSent = true;
-            offer(new OutputItem.Error("KernelDied", "The " + language + " kernel died (" + reason
-                    + ") and is being restarted; all state in this context is lost.", ""));
+            offer(expected
+                    ? new OutputItem.Error("ContextRestarting", "The context was restarted or removed while this "
+                            + "code ran; all state in it is lost.", "")
+                    : new OutputItem.Error("KernelDied", "The " + language + " kernel died (" + reason
+                            + ") and is being restarted; all state in this context is lost.", ""));
         }
         finish();
     }

@@ -36,6 +36,9 @@ final class MimeBundles {
                 extra.set(e.getKey(), value);
             } else if (field.equals("text")) {
                 fields.put("text", stripQuotes(value.isTextual() ? value.asText() : value.toString()));
+            } else if ((field.equals("png") || field.equals("jpeg")) && value.isTextual()) {
+                // Some kernels wrap or end their base64 with newlines; strict decoders reject that.
+                fields.put(field, value.asText().replaceAll("\\s", ""));
             } else {
                 fields.set(field, value);
             }

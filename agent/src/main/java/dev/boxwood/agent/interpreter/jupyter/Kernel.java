@@ -31,7 +31,8 @@ public final class Kernel implements AutoCloseable {
     public interface Listener {
         void onMessage(KernelMessage message);
 
-        void onKernelDied(String reason);
+        /** The kernel is gone; {@code expected} when we stopped it ourselves (restart, delete). */
+        void onKernelDied(String reason, boolean expected);
     }
 
     private interface LibC extends Library {
@@ -46,6 +47,7 @@ public final class Kernel implements AutoCloseable {
     private final byte[] tail = new byte[TAIL_BYTES];
     private int tailLength;
     private volatile boolean closing;
+    private volatile Runnable onUnexpectedExit;
     private volatile boolean sawIopub;
     private volatile String infoRequestId = "";
     private final CountDownLatch infoReplied = new CountDownLatch(1);
@@ -121,10 +123,18 @@ public final class Kernel implements AutoCloseable {
 
     private void exited() {
         connection.close();
-        if (closing) return;
-        String reason = "the " + spec.name() + " kernel exited with code " + process.exitValue();
-        for (Listener l : List.copyOf(listeners.values())) l.onKernelDied(reason);
+        boolean expected = closing;
+        String reason = expected ? "the kernel was stopped" : "exit code " + process.exitValue();
+        for (Listener l : List.copyOf(listeners.values())) l.onKernelDied(reason, expected);
         listeners.clear();
+        Runnable callback = onUnexpectedExit;
+        if (!expected && callback != null) callback.run();
+    }
+
+    /** Called once, on some thread, if the kernel process exits without being asked to. */
+    public void onUnexpectedExit(Runnable callback) {
+        this.onUnexpectedExit = callback;
+        if (!process.isAlive() && !closing) callback.run();
     }
 
     /** Sends an execute_request; every message it causes goes to {@code listener} until {@link #forget}. */

@@ -1,0 +1,189 @@
+package dev.boxwood.agent.interpreter;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Supplier;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpMethod;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.Blocker;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.VirtualThreadPool;
+
+/**
+ * E2B's code-interpreter HTTP API on port 49999 (protocol §4.2): {@code /health}, {@code /execute} (NDJSON
+ * stream) and {@code /contexts}. Like E2B's own server it checks no token: the server in front of the sandbox
+ * decides who may reach this port.
+ */
+public final class InterpreterServer implements AutoCloseable {
+    public static final int PORT = 49999;
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final long MAX_REQUEST_BYTES = 16L << 20;
+
+    private final Interpreter interpreter;
+    private final Server server;
+
+    public InterpreterServer(Interpreter interpreter, String host, int port) {
+        this.interpreter = interpreter;
+        VirtualThreadPool threads = new VirtualThreadPool();
+        threads.setName("interpreter");
+        this.server = new Server(threads);
+        ServerConnector connector = new ServerConnector(server);
+        connector.setHost(host);
+        connector.setPort(port);
+        connector.setIdleTimeout(640_000); // E2B's keep-alive: long executions stream keepalives well within it
+        server.addConnector(connector);
+        server.setHandler(new Routes());
+    }
+
+    /** True when a Python kernel is installed here, i.e. this sandbox's template has the interpreter. */
+    public static boolean available() {
+        return dev.boxwood.agent.interpreter.jupyter.KernelSpecs.discover(
+                dev.boxwood.agent.interpreter.jupyter.KernelSpecs.searchPath()).containsKey("python3");
+    }
+
+    /**
+     * What {@code Agent.main} calls: starts the interpreter on 0.0.0.0:49999 (env {@code BOXWOOD_INTERPRETER_PORT}
+     * overrides) if a kernel is installed, pre-starting the default contexts. Returns null when there is no kernel.
+     *
+     * @param sandboxEnv the sandbox-wide env vars from /init (read at every execution, so later inits apply)
+     */
+    public static InterpreterServer startIfAvailable(Supplier<Map<String, String>> sandboxEnv) {
+        if (!available()) return null;
+        try {
+            Interpreter interpreter = new Interpreter(InterpreterConfig.defaults(sandboxEnv));
+            String port = System.getenv("BOXWOOD_INTERPRETER_PORT");
+            InterpreterServer server = new InterpreterServer(interpreter, "0.0.0.0",
+                    port != null && port.matches("\\d+") ? Integer.parseInt(port) : PORT);
+            server.start();
+            interpreter.startDefaultContexts();
+            return server;
+        } catch (Exception e) {
+            System.err.println("interpreter: not started: " + e);
+            return null;
+        }
+    }
+
+    public void start() throws Exception {
+        server.start();
+    }
+
+    public int port() {
+        return ((ServerConnector) server.getConnectors()[0]).getLocalPort();
+    }
+
+    public Interpreter interpreter() {
+        return interpreter;
+    }
+
+    @Override
+    public void close() throws Exception {
+        server.stop();
+        interpreter.close();
+    }
+
+    private final class Routes extends Handler.Abstract {
+        @Override
+        public boolean handle(Request request, Response response, Callback callback) {
+            String path = Request.getPathInContext(request);
+            String method = request.getMethod();
+            try {
+                if (path.equals("/health") && HttpMethod.GET.is(method)) {
+                    json(response, callback, 200, JSON.getNodeFactory().textNode("OK"));
+                } else if (path.equals("/execute") && HttpMethod.POST.is(method)) {
+                    execute(request, response, callback);
+                } else if (path.equals("/contexts") && HttpMethod.GET.is(method)) {
+                    ArrayNode list = JSON.createArrayNode();
+                    interpreter.listContexts().forEach(c -> list.add(JSON.valueToTree(c)));
+                    json(response, callback, 200, list);
+                } else if (path.equals("/contexts") && HttpMethod.POST.is(method)) {
+                    JsonNode body = body(request);
+                    var context = interpreter.createContext(text(body, "language"), text(body, "cwd"));
+                    json(response, callback, 200, JSON.valueToTree(context));
+                } else if (path.startsWith("/contexts/") && path.endsWith("/restart") && HttpMethod.POST.is(method)) {
+                    interpreter.restartContext(path.substring("/contexts/".length(), path.length() - "/restart".length()));
+                    json(response, callback, 200, JSON.getNodeFactory().nullNode());
+                } else if (path.startsWith("/contexts/") && HttpMethod.DELETE.is(method)) {
+                    interpreter.removeContext(path.substring("/contexts/".length()));
+                    json(response, callback, 200, JSON.getNodeFactory().nullNode());
+                } else {
+                    text(response, callback, 404, "Not found");
+                }
+            } catch (InterpreterException e) {
+                text(response, callback, e.status(), e.getMessage());
+            } catch (IOException | RuntimeException e) {
+                text(response, callback, 500, String.valueOf(e.getMessage()));
+            }
+            return true;
+        }
+    }
+
+    private void execute(Request request, Response response, Callback callback)
+            throws IOException, InterpreterException {
+        JsonNode body = body(request);
+        Map<String, String> envVars = new LinkedHashMap<>();
+        body.path("env_vars").properties().forEach(e -> envVars.put(e.getKey(), e.getValue().asText()));
+        JsonNode timeout = body.get("timeout_ms");
+        Interpreter.ExecuteRequest execute = new Interpreter.ExecuteRequest(
+                body.hasNonNull("code") ? body.get("code").asText() : null, text(body, "context_id"),
+                text(body, "language"), envVars, timeout != null && timeout.canConvertToLong() ? timeout.asLong() : null);
+        Object context = interpreter.resolve(execute);
+        response.setStatus(200);
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/x-ndjson");
+        boolean[] failed = {false};
+        interpreter.execute(context, execute, line -> {
+            byte[] bytes = (JSON.writeValueAsString(line) + "\n").getBytes(StandardCharsets.UTF_8);
+            try (Blocker.Callback written = Blocker.callback()) {
+                response.write(false, ByteBuffer.wrap(bytes), written);
+                written.block();
+            } catch (IOException e) {
+                failed[0] = true;
+                throw e;
+            }
+        });
+        if (failed[0]) callback.failed(new IOException("client disconnected"));
+        else response.write(true, null, callback);
+    }
+
+    private static JsonNode body(Request request) throws IOException, InterpreterException {
+        String text = Content.Source.asString(request, StandardCharsets.UTF_8);
+        if (text.length() > MAX_REQUEST_BYTES) throw new InterpreterException(413, "Request too large");
+        if (text.isBlank()) return JSON.createObjectNode();
+        try {
+            JsonNode node = JSON.readTree(text);
+            if (!(node instanceof ObjectNode)) throw new InterpreterException(400, "Body must be a JSON object");
+            return node;
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new InterpreterException(400, "Malformed JSON: " + e.getOriginalMessage());
+        }
+    }
+
+    private static String text(JsonNode body, String field) {
+        JsonNode value = body.get(field);
+        return value == null || value.isNull() ? null : value.asText();
+    }
+
+    private static void json(Response response, Callback callback, int status, JsonNode body) throws IOException {
+        response.setStatus(status);
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+        response.write(true, ByteBuffer.wrap(JSON.writeValueAsBytes(body)), callback);
+    }
+
+    private static void text(Response response, Callback callback, int status, String message) {
+        response.setStatus(status);
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain; charset=utf-8");
+        response.write(true, ByteBuffer.wrap(message.getBytes(StandardCharsets.UTF_8)), callback);
+    }
+}
