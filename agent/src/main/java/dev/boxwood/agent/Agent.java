@@ -35,8 +35,8 @@ public final class Agent implements AutoCloseable {
         String host = System.getenv().getOrDefault("BOXWOOD_AGENT_HOST", "0.0.0.0");
         String initToken = System.getenv("BOXWOOD_INIT_TOKEN");
         Agent agent = start(host, Integer.parseInt(port), initToken == null || initToken.isEmpty() ? null : initToken);
-        // >>> code interpreter hook: the interpreter engineer starts InterpreterServer here, e.g.
-        // if (dev.boxwood.agent.interpreter.InterpreterServer.available()) InterpreterServer.start(agent.settings());
+        // >>> code interpreter hook: E2B's interpreter on 49999 when the template has a Jupyter kernel
+        dev.boxwood.agent.interpreter.InterpreterServer.startIfAvailable(agent.port());
         // <<< code interpreter hook
         agent.server.join();
     }

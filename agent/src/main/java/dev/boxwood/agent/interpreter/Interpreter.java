@@ -37,8 +37,9 @@ public final class Interpreter implements AutoCloseable {
     /** A context as {@code /contexts} shows it. */
     public record ContextInfo(String id, String language, String cwd) {}
 
+    /** @param accessToken the caller's X-Access-Token, passed on to read the sandbox-wide env vars */
     public record ExecuteRequest(String code, String contextId, String language, Map<String, String> envVars,
-                                 Long timeoutMillis) {}
+                                 Long timeoutMillis, String accessToken) {}
 
     private static final long STALE_IDLE_NANOS = TimeUnit.SECONDS.toNanos(2);
     private static final long PROBE_MILLIS = 250;
@@ -252,7 +253,7 @@ public final class Interpreter implements AutoCloseable {
             return;
         }
         Map<String, String> perExecution = request.envVars() == null ? Map.of() : request.envVars();
-        applySandboxEnv(context, kernel);
+        applySandboxEnv(context, kernel, request.accessToken());
         String set = Languages.setCode(context.language, perExecution);
         if (set != null) runSilently(kernel, set);
         try {
@@ -265,8 +266,8 @@ public final class Interpreter implements AutoCloseable {
         }
     }
 
-    private void applySandboxEnv(CodeContext context, Kernel kernel) {
-        Map<String, String> wanted = config.sandboxEnv() == null ? Map.of() : config.sandboxEnv().get();
+    private void applySandboxEnv(CodeContext context, Kernel kernel, String accessToken) {
+        Map<String, String> wanted = config.sandboxEnv() == null ? Map.of() : config.sandboxEnv().apply(accessToken);
         if (wanted == null || wanted.equals(context.appliedSandboxEnv)) return;
         Map<String, String> changed = new LinkedHashMap<>();
         wanted.forEach((k, v) -> {

@@ -4,7 +4,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Supplier;
+import java.util.function.Function;
 
 /**
  * How the interpreter runs kernels.
@@ -13,7 +13,8 @@ import java.util.function.Supplier;
  * @param defaultCwd       working directory of contexts created without one
  * @param kernelDirs       kernelspec directories, searched in order
  * @param kernelEnv        the environment kernels start with (not the agent's own: it holds the init token)
- * @param sandboxEnv       sandbox-wide env vars (from the agent's /init), applied in every kernel before code runs
+ * @param sandboxEnv       sandbox-wide env vars (from the agent's /init) for a caller's access token; applied in
+ *                         every kernel before code runs
  * @param maxStreamBytes   stdout+stderr forwarded per execution; the rest is dropped with a notice
  * @param maxPendingBytes  output held in memory for a slow client, per execution
  * @param keepalive        interval of keepalive lines while an execution is quiet
@@ -21,14 +22,14 @@ import java.util.function.Supplier;
  * @param interruptGrace   how long an interrupted cell may take to stop before its kernel is restarted
  */
 public record InterpreterConfig(Path runDir, Path defaultCwd, List<Path> kernelDirs, Map<String, String> kernelEnv,
-                                Supplier<Map<String, String>> sandboxEnv, long maxStreamBytes, long maxPendingBytes,
+                                Function<String, Map<String, String>> sandboxEnv, long maxStreamBytes, long maxPendingBytes,
                                 Duration keepalive, Duration kernelStartup, Duration interruptGrace) {
 
     public static final long DEFAULT_MAX_STREAM_BYTES = 32L << 20;
     public static final long DEFAULT_MAX_PENDING_BYTES = 16L << 20;
 
     /** The configuration inside a sandbox; env {@code BOXWOOD_INTERPRETER_MAX_OUTPUT_BYTES} overrides the limit. */
-    public static InterpreterConfig defaults(Supplier<Map<String, String>> sandboxEnv) {
+    public static InterpreterConfig defaults(Function<String, Map<String, String>> sandboxEnv) {
         String home = System.getProperty("user.home", "/root");
         String user = System.getProperty("user.name", "root");
         Map<String, String> env = Map.of(

@@ -9,7 +9,6 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.function.Supplier;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpMethod;
 import org.eclipse.jetty.io.Content;
@@ -58,12 +57,12 @@ public final class InterpreterServer implements AutoCloseable {
      * What {@code Agent.main} calls: starts the interpreter on 0.0.0.0:49999 (env {@code BOXWOOD_INTERPRETER_PORT}
      * overrides) if a kernel is installed, pre-starting the default contexts. Returns null when there is no kernel.
      *
-     * @param sandboxEnv the sandbox-wide env vars from /init (read at every execution, so later inits apply)
+     * @param agentPort the agent's own port: sandbox-wide env vars are read from its {@code /envs}
      */
-    public static InterpreterServer startIfAvailable(Supplier<Map<String, String>> sandboxEnv) {
+    public static InterpreterServer startIfAvailable(int agentPort) {
         if (!available()) return null;
         try {
-            Interpreter interpreter = new Interpreter(InterpreterConfig.defaults(sandboxEnv));
+            Interpreter interpreter = new Interpreter(InterpreterConfig.defaults(new SandboxEnv(agentPort)));
             String port = System.getenv("BOXWOOD_INTERPRETER_PORT");
             InterpreterServer server = new InterpreterServer(interpreter, "0.0.0.0",
                     port != null && port.matches("\\d+") ? Integer.parseInt(port) : PORT);
@@ -138,7 +137,8 @@ public final class InterpreterServer implements AutoCloseable {
         JsonNode timeout = body.get("timeout_ms");
         Interpreter.ExecuteRequest execute = new Interpreter.ExecuteRequest(
                 body.hasNonNull("code") ? body.get("code").asText() : null, text(body, "context_id"),
-                text(body, "language"), envVars, timeout != null && timeout.canConvertToLong() ? timeout.asLong() : null);
+                text(body, "language"), envVars, timeout != null && timeout.canConvertToLong() ? timeout.asLong() : null,
+                request.getHeaders().get("X-Access-Token"));
         Object context = interpreter.resolve(execute);
         response.setStatus(200);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/x-ndjson");

@@ -48,7 +48,7 @@ class InterpreterServerTest {
         Assumptions.assumeTrue(InterpreterServer.available(), "python3-ipykernel is not installed");
         Path home = Files.createDirectories(tmp.resolve("home"));
         SANDBOX_ENV.put("BOXWOOD_GLOBAL", "everywhere");
-        InterpreterConfig defaults = InterpreterConfig.defaults(() -> Map.copyOf(SANDBOX_ENV));
+        InterpreterConfig defaults = InterpreterConfig.defaults(token -> Map.copyOf(SANDBOX_ENV));
         InterpreterConfig config = new InterpreterConfig(tmp.resolve("run"), home, defaults.kernelDirs(),
                 defaults.kernelEnv(), defaults.sandboxEnv(), 1 << 20, 4 << 20, java.time.Duration.ofSeconds(5),
                 java.time.Duration.ofSeconds(60), java.time.Duration.ofSeconds(10));
