@@ -86,8 +86,9 @@ public final class TeamStore {
                 List<ApiKeyRow> out = new ArrayList<>();
                 while (rs.next()) {
                     long revoked = rs.getLong(6);
+                    Instant revokedAt = rs.wasNull() ? null : Instant.ofEpochMilli(revoked);
                     out.add(new ApiKeyRow(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
-                            Instant.ofEpochMilli(rs.getLong(5)), rs.wasNull() ? null : Instant.ofEpochMilli(revoked)));
+                            Instant.ofEpochMilli(rs.getLong(5)), revokedAt));
                 }
                 return out;
             }
@@ -128,7 +129,7 @@ public final class TeamStore {
             });
         }
         // A prefix shorter than the visible part would match too many keys by accident.
-        return arg.startsWith("e2b_") && arg.length() >= 8 && key.prefix().startsWith(arg);
+        return arg.startsWith("e2b_") && arg.length() >= 8 && (key.prefix().startsWith(arg) || arg.startsWith(key.prefix()));
     }
 
     /** Echoes a user's argument without ever printing more of a key than {@code keys list} does. */
