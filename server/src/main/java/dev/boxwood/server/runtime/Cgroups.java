@@ -1,0 +1,145 @@
+package dev.boxwood.server.runtime;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The host's cgroup v1 hierarchies, as crun uses them. This machine runs hybrid cgroups: v1 controllers plus a
+ * cgroup2 mount at {@code /sys/fs/cgroup/unified}; crun refuses hybrid mode while cgroup2 still owns a controller
+ * (here {@code hugetlb}), so {@link #prepareHost()} binds such controllers to v1 hierarchies of their own.
+ */
+public final class Cgroups {
+
+    static final Path ROOT = Path.of("/sys/fs/cgroup");
+
+    private Cgroups() {}
+
+    /** Idempotent: moves every controller cgroup2 still owns to a v1 hierarchy at {@code /sys/fs/cgroup/<name>}. */
+    public static synchronized void prepareHost() {
+        Path controllers = ROOT.resolve("unified/cgroup.controllers");
+        if (!Files.isRegularFile(controllers)) {
+            return; // not hybrid: pure v1 works as is (pure v2 is not supported by this runtime yet)
+        }
+        String owned;
+        try {
+            owned = Files.readString(controllers).strip();
+        } catch (IOException e) {
+            throw new RuntimeFailure("cannot read " + controllers + ": " + e.getMessage(), e);
+        }
+        if (owned.isEmpty()) {
+            return;
+        }
+        for (String controller : owned.split("\\s+")) {
+            Path mountPoint = ROOT.resolve(controller);
+            try {
+                Files.createDirectories(mountPoint);
+            } catch (IOException e) {
+                throw new RuntimeFailure("cannot create " + mountPoint + ": " + e.getMessage(), e);
+            }
+            if (!hierarchies().contains(mountPoint)) {
+                HostCommand.check(List.of("mount", "-t", "cgroup", "-o", controller, "cgroup", mountPoint.toString()));
+            }
+        }
+    }
+
+    /** Mount points of every cgroup v1 hierarchy (including named ones such as {@code name=systemd}). */
+    public static List<Path> hierarchies() {
+        List<Path> found = new ArrayList<>();
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+                int dash = line.indexOf(" - ");
+                if (dash < 0) {
+                    continue;
+                }
+                String[] after = line.substring(dash + 3).split(" ");
+                if (after.length > 0 && after[0].equals("cgroup")) {
+                    found.add(Path.of(line.split(" ")[4]));
+                }
+            }
+        } catch (IOException e) {
+            throw new RuntimeFailure("cannot read mountinfo: " + e.getMessage(), e);
+        }
+        return found;
+    }
+
+    /** Directories a cgroup path has (or would have) in every hierarchy. */
+    public static List<Path> dirs(String cgroupPath) {
+        String relative = cgroupPath.startsWith("/") ? cgroupPath.substring(1) : cgroupPath;
+        return hierarchies().stream().map(h -> h.resolve(relative)).toList();
+    }
+
+    /** Removes the cgroup from every hierarchy; returns the directories that could not be removed. */
+    public static List<Path> remove(String cgroupPath) {
+        List<Path> left = new ArrayList<>();
+        for (Path dir : dirs(cgroupPath)) {
+            if (!Files.isDirectory(dir)) {
+                continue;
+            }
+            boolean removed = false;
+            // A cgroup is busy until its last task is reaped; the kernel finishes that within moments.
+            for (int attempt = 0; attempt < 50 && !removed; attempt++) {
+                try {
+                    Files.delete(dir);
+                    removed = true;
+                } catch (IOException e) {
+                    if (!Files.isDirectory(dir)) {
+                        removed = true;
+                    } else {
+                        killAll(dir);
+                        try {
+                            Thread.sleep(Math.min(100, 5L << Math.min(attempt, 4)));
+                        } catch (InterruptedException ie) {
+                            Thread.currentThread().interrupt();
+                            break;
+                        }
+                    }
+                }
+            }
+            if (!removed) {
+                left.add(dir);
+            }
+        }
+        return left;
+    }
+
+    private static void killAll(Path dir) {
+        try {
+            for (String pid : Files.readAllLines(dir.resolve("cgroup.procs"))) {
+                if (!pid.isBlank()) {
+                    ProcessHandle.of(Long.parseLong(pid.strip())).ifPresent(ProcessHandle::destroyForcibly);
+                }
+            }
+        } catch (IOException | NumberFormatException ignored) {
+            // gone already
+        }
+    }
+
+    /** Reads a single-number cgroup file, or -1 when absent. */
+    public static long readLong(String controller, String cgroupPath, String file) {
+        String relative = cgroupPath.startsWith("/") ? cgroupPath.substring(1) : cgroupPath;
+        try {
+            return Long.parseLong(Files.readString(ROOT.resolve(controller).resolve(relative).resolve(file)).strip());
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /** One field of a cgroup v1 {@code *.stat} file, or -1. */
+    public static long readStat(String controller, String cgroupPath, String file, String key) {
+        String relative = cgroupPath.startsWith("/") ? cgroupPath.substring(1) : cgroupPath;
+        try {
+            for (String line : Files.readAllLines(ROOT.resolve(controller).resolve(relative).resolve(file))) {
+                String[] parts = line.split(" ");
+                if (parts.length == 2 && parts[0].equals(key)) {
+                    return Long.parseLong(parts[1]);
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+        return -1;
+    }
+}

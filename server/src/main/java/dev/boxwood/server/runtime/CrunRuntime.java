@@ -1,0 +1,404 @@
+package dev.boxwood.server.runtime;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.boxwood.server.network.NetworkAttachment;
+import dev.boxwood.server.network.SandboxNetwork;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * Sandboxes as OCI containers run by {@code crun}: create (namespaces, cgroups, seccomp set up, process waiting),
+ * attach the network to the created namespace, start, then wait until the agent answers {@code GET /health}.
+ *
+ * <p>Per sandbox, {@code <dataDir>/sandboxes/<id>/} holds the bundle ({@code config.json}), the disk image and the
+ * overlay, and {@code sandbox.properties} (spec and init token) so {@link #reattach} works after a server restart.
+ * Container state lives under crun's own root {@code <runDir>/crun}, apart from any other crun user on the host.
+ * Work for different sandboxes runs in parallel; only calls for the same id are serialised.
+ */
+public final class CrunRuntime implements SandboxRuntime {
+
+    private static final Pattern ID = Pattern.compile("[a-z0-9]{1,64}");
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int ROOT_UID = 100_000;
+
+    /**
+     * @param dataDir        Boxwood's data directory (templates and sandboxes)
+     * @param runDir         runtime state, {@code /run/boxwood} in production
+     * @param jdk            host JDK bound read-only at {@code /opt/boxwood/jdk}
+     * @param agentJar       agent jar bound read-only at {@code /opt/boxwood/agent.jar}
+     * @param command        process to run instead of tini + agent (tests before the agent exists), or null
+     * @param pidsLimit      cgroup pids limit per sandbox
+     * @param noNewPrivileges set no_new_privs on the sandbox's processes (then setuid binaries such as sudo
+     *                       cannot raise privileges inside)
+     * @param startTimeout   how long {@link #start} waits for the agent to answer
+     */
+    public record Config(Path dataDir, Path runDir, Path jdk, Path agentJar, List<String> command, int pidsLimit,
+                         boolean noNewPrivileges, Duration startTimeout) {
+
+        /** Production defaults: data dir from {@code boxwood.dataDir}, agent jar from the checkout. */
+        public static Config defaults() {
+            String home = System.getProperty("boxwood.home", System.getenv().getOrDefault("BOXWOOD_HOME", "."));
+            return new Config(Path.of(System.getProperty("boxwood.dataDir", "/var/lib/boxwood")),
+                    Path.of("/run/boxwood"), Path.of(System.getProperty("java.home")),
+                    Path.of(home).resolve("agent/target/boxwood-agent.jar"), null, 1024, true, Duration.ofSeconds(30));
+        }
+
+        public Config withCommand(List<String> replacement) {
+            return new Config(dataDir, runDir, jdk, agentJar, replacement, pidsLimit, noNewPrivileges, startTimeout);
+        }
+
+        public Config withPidsLimit(int limit) {
+            return new Config(dataDir, runDir, jdk, agentJar, command, limit, noNewPrivileges, startTimeout);
+        }
+    }
+
+    private final Config config;
+    private final SandboxNetwork network;
+    private final Path crunRoot;
+    private final HttpClient http;
+    private final SecureRandom random = new SecureRandom();
+    private final Map<String, Object> locks = new ConcurrentHashMap<>();
+
+    public CrunRuntime(Config config) {
+        this.config = config;
+        this.network = new SandboxNetwork(config.runDir());
+        this.crunRoot = config.runDir().resolve("crun");
+        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofMillis(500)).build();
+        prepareHost();
+    }
+
+    public SandboxNetwork network() {
+        return network;
+    }
+
+    private void prepareHost() {
+        try {
+            Files.createDirectories(crunRoot);
+            Files.createDirectories(sandboxesDir());
+        } catch (IOException e) {
+            throw new RuntimeFailure("cannot create runtime directories: " + e.getMessage(), e);
+        }
+        Cgroups.prepareHost();
+        network.prepareHost();
+    }
+
+    Path sandboxesDir() {
+        return config.dataDir().resolve("sandboxes");
+    }
+
+    Path sandboxDir(String id) {
+        return sandboxesDir().resolve(id);
+    }
+
+    static String cgroupPath(String id) {
+        return "/boxwood/" + id;
+    }
+
+    @Override
+    public RunningSandbox start(SandboxSpec spec) {
+        String id = spec.sandboxId();
+        if (id == null || !ID.matcher(id).matches()) {
+            throw new RuntimeFailure("invalid sandbox id");
+        }
+        Path lower = config.dataDir().resolve("templates").resolve(spec.template()).resolve("rootfs");
+        if (spec.template() == null || !spec.template().matches("[a-z0-9][a-z0-9._-]{0,62}")
+                || !Files.isDirectory(lower)) {
+            throw new RuntimeFailure("template '" + spec.template() + "' is not built");
+        }
+        synchronized (lockFor(id)) {
+            Path dir = sandboxDir(id);
+            if (Files.exists(dir) || crunState(id).isPresent()) {
+                throw new RuntimeFailure("sandbox " + id + " already exists");
+            }
+            try {
+                return boot(spec, dir, lower);
+            } catch (RuntimeException | IOException e) {
+                destroyLocked(id);
+                if (e instanceof RuntimeFailure failure) {
+                    throw failure;
+                }
+                throw new RuntimeFailure("cannot start sandbox " + id + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
+    private RunningSandbox boot(SandboxSpec spec, Path dir, Path lower) throws IOException {
+        String id = spec.sandboxId();
+        Files.createDirectories(dir);
+        String initToken = HexFormat.of().formatHex(bytes(24));
+        Properties props = new Properties();
+        props.setProperty("template", spec.template());
+        props.setProperty("cpuCount", Integer.toString(spec.cpuCount()));
+        props.setProperty("memoryMB", Integer.toString(spec.memoryMB()));
+        props.setProperty("diskSizeMB", Integer.toString(spec.diskSizeMB()));
+        props.setProperty("initToken", initToken);
+        Path propsFile = dir.resolve("sandbox.properties");
+        try (var out = Files.newOutputStream(propsFile)) {
+            props.store(out, null);
+        }
+        Files.setAttribute(propsFile, "unix:mode", 0600);
+
+        SandboxDisk disk = new SandboxDisk(dir);
+        disk.create(lower, Math.max(64, spec.diskSizeMB()), ROOT_UID);
+        disk.seed("etc/hostname", id + "\n", ROOT_UID, lower);
+        disk.seed("etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t"
+                + id + "\n", ROOT_UID, lower);
+        disk.seed("etc/resolv.conf", "nameserver 8.8.8.8\nnameserver 1.1.1.1\n", ROOT_UID, lower);
+        disk.mountOverlay(lower);
+
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        env.put("HOME", "/root");
+        env.put("LANG", "C.UTF-8");
+        env.put("BOXWOOD_INIT_TOKEN", initToken);
+        Map<Path, String> binds = new LinkedHashMap<>();
+        binds.put(config.jdk(), "/opt/boxwood/jdk");
+        if (Files.isRegularFile(config.agentJar())) {
+            binds.put(config.agentJar(), "/opt/boxwood/agent.jar");
+        } else if (config.command() == null) {
+            throw new RuntimeFailure("agent jar not found at " + config.agentJar() + " (build the agent module)");
+        }
+        long memoryBytes = Math.max(64, spec.memoryMB()) * 1024L * 1024L;
+        var spec0 = new OciSpec.Input(disk.rootfs(), id, processArgs(), env, cgroupPath(id),
+                Math.max(1, spec.cpuCount()), memoryBytes, config.pidsLimit(), config.noNewPrivileges(), binds);
+        JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), OciSpec.build(spec0));
+
+        // crun create returns once the init process exists; the container inherits crun's stdio, so that must be a
+        // file (a pipe would keep our reader waiting for the sandbox's lifetime).
+        ProcessBuilder create = new ProcessBuilder(crun("create", "--bundle", dir.toString(),
+                "--pid-file", dir.resolve("pid").toString(), id))
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(disk.log().toFile()))
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        int exit = waitFor(create);
+        if (exit != 0) {
+            throw new RuntimeFailure("crun create failed: " + tail(disk.log()));
+        }
+        long pid = Long.parseLong(Files.readString(dir.resolve("pid")).strip());
+        NetworkAttachment net = network.attach(id, pid);
+        HostCommand.check(crun("start", id));
+        RunningSandbox running = new RunningSandbox(id, net.sandboxAddress(), pid, initToken);
+        awaitHealthy(running, disk);
+        return running;
+    }
+
+    private List<String> processArgs() {
+        if (config.command() != null) {
+            return config.command();
+        }
+        return List.of("/usr/bin/tini", "-s", "--", "/opt/boxwood/jdk/bin/java",
+                "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx64m", "-Xss512k",
+                "-XX:MaxMetaspaceSize=64m", "-XX:ReservedCodeCacheSize=32m", "-Djava.net.preferIPv4Stack=true",
+                "-jar", "/opt/boxwood/agent.jar");
+    }
+
+    /** Polls {@code GET /health} until it answers 2xx; fails early if the sandbox's init has exited. */
+    private void awaitHealthy(RunningSandbox sandbox, SandboxDisk disk) {
+        long deadline = System.nanoTime() + config.startTimeout().toNanos();
+        URI health = sandbox.agentUri().resolve("/health");
+        HttpRequest request = HttpRequest.newBuilder(health).timeout(Duration.ofSeconds(2)).GET().build();
+        long backoffMs = 5;
+        while (true) {
+            try {
+                HttpResponse<Void> response = http.send(request, HttpResponse.BodyHandlers.discarding());
+                if (response.statusCode() / 100 == 2) {
+                    return;
+                }
+            } catch (IOException e) {
+                // not listening yet
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new RuntimeFailure("interrupted while waiting for sandbox " + sandbox.sandboxId());
+            }
+            if (!ProcessHandle.of(sandbox.pid()).map(ProcessHandle::isAlive).orElse(false)) {
+                throw new RuntimeFailure("sandbox " + sandbox.sandboxId() + " exited during start: " + tail(disk.log()));
+            }
+            if (System.nanoTime() > deadline) {
+                throw new RuntimeFailure("sandbox " + sandbox.sandboxId() + " did not become healthy within "
+                        + config.startTimeout().toSeconds() + " s: " + tail(disk.log()));
+            }
+            try {
+                Thread.sleep(backoffMs);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new RuntimeFailure("interrupted while waiting for sandbox " + sandbox.sandboxId());
+            }
+            backoffMs = Math.min(50, backoffMs * 2);
+        }
+    }
+
+    @Override
+    public void destroy(String sandboxId) {
+        if (sandboxId == null || !ID.matcher(sandboxId).matches()) {
+            return;
+        }
+        synchronized (lockFor(sandboxId)) {
+            destroyLocked(sandboxId);
+        }
+        locks.remove(sandboxId);
+    }
+
+    private void destroyLocked(String id) {
+        HostCommand.run(crun("kill", "--all", id, "KILL"));
+        HostCommand.run(crun("delete", "--force", id));
+        network.detach(id);
+        List<Path> busy = Cgroups.remove(cgroupPath(id));
+        new SandboxDisk(sandboxDir(id)).remove();
+        if (!busy.isEmpty()) {
+            throw new RuntimeFailure("sandbox " + id + ": cgroups still busy after kill: " + busy);
+        }
+    }
+
+    @Override
+    public Optional<RunningSandbox> reattach(String sandboxId) {
+        if (sandboxId == null || !ID.matcher(sandboxId).matches()) {
+            return Optional.empty();
+        }
+        Optional<JsonNode> state = crunState(sandboxId);
+        Optional<NetworkAttachment> net = network.find(sandboxId);
+        Path propsFile = sandboxDir(sandboxId).resolve("sandbox.properties");
+        if (state.isEmpty() || net.isEmpty() || !Files.isRegularFile(propsFile)
+                || !"running".equals(state.get().path("status").asText())) {
+            return Optional.empty();
+        }
+        Properties props = new Properties();
+        try (var in = Files.newInputStream(propsFile)) {
+            props.load(in);
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+        long pid = state.get().path("pid").asLong();
+        return Optional.of(new RunningSandbox(sandboxId, net.get().sandboxAddress(), pid,
+                props.getProperty("initToken")));
+    }
+
+    @Override
+    public List<String> leftovers() {
+        Set<String> ids = new LinkedHashSet<>();
+        HostCommand.Result list = HostCommand.run(crun("list", "-q"));
+        if (list.ok()) {
+            list.output().lines().map(String::strip).filter(s -> !s.isEmpty()).forEach(ids::add);
+        }
+        if (Files.isDirectory(sandboxesDir())) {
+            try (Stream<Path> dirs = Files.list(sandboxesDir())) {
+                dirs.map(p -> p.getFileName().toString()).filter(n -> ID.matcher(n).matches()).forEach(ids::add);
+            } catch (IOException ignored) {
+                // unreadable: nothing to report from here
+            }
+        }
+        ids.addAll(network.traces());
+        for (Path hierarchy : Cgroups.hierarchies()) {
+            Path parent = hierarchy.resolve("boxwood");
+            if (Files.isDirectory(parent)) {
+                try (Stream<Path> dirs = Files.list(parent)) {
+                    dirs.filter(Files::isDirectory).map(p -> p.getFileName().toString()).forEach(ids::add);
+                } catch (IOException ignored) {
+                    // raced with a removal
+                }
+            }
+        }
+        return new ArrayList<>(ids);
+    }
+
+    @Override
+    public ResourceUsage usage(String sandboxId) {
+        String cg = cgroupPath(sandboxId);
+        Properties props = new Properties();
+        try (var in = Files.newInputStream(sandboxDir(sandboxId).resolve("sandbox.properties"))) {
+            props.load(in);
+        } catch (IOException e) {
+            throw new RuntimeFailure("no sandbox " + sandboxId);
+        }
+        long cpu = Math.max(0, Cgroups.readLong("cpuacct", cg, "cpuacct.usage"));
+        long mem = Math.max(0, Cgroups.readLong("memory", cg, "memory.usage_in_bytes"));
+        long limit = Math.max(0, Cgroups.readLong("memory", cg, "memory.limit_in_bytes"));
+        long cache = Math.max(0, Cgroups.readStat("memory", cg, "memory.stat", "total_cache"));
+        long[] disk = new SandboxDisk(sandboxDir(sandboxId)).usage();
+        return new ResourceUsage(cpu, Integer.parseInt(props.getProperty("cpuCount", "1")), mem, limit, cache,
+                disk[0], disk[1]);
+    }
+
+    /** Runs a command inside a running sandbox with {@code crun exec} (tests and diagnostics, not the API path). */
+    public HostCommand.Result exec(String sandboxId, List<String> command) {
+        List<String> full = crun("exec", sandboxId);
+        full.addAll(command);
+        return HostCommand.runWithin(full, 2, java.util.concurrent.TimeUnit.MINUTES);
+    }
+
+    /** Same as {@link #exec} as another user (uid:gid inside the sandbox). */
+    public HostCommand.Result execAs(String sandboxId, String user, List<String> command) {
+        List<String> full = crun("exec", "--user", user, sandboxId);
+        full.addAll(command);
+        return HostCommand.runWithin(full, 2, java.util.concurrent.TimeUnit.MINUTES);
+    }
+
+    Optional<JsonNode> crunState(String id) {
+        HostCommand.Result state = HostCommand.run(crun("state", id));
+        if (!state.ok()) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(JSON.readTree(state.output()));
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    private List<String> crun(String... args) {
+        List<String> command = new ArrayList<>(List.of("crun", "--root", crunRoot.toString()));
+        command.addAll(List.of(args));
+        return command;
+    }
+
+    private Object lockFor(String id) {
+        return locks.computeIfAbsent(id, k -> new Object());
+    }
+
+    private byte[] bytes(int n) {
+        byte[] b = new byte[n];
+        random.nextBytes(b);
+        return b;
+    }
+
+    private static int waitFor(ProcessBuilder builder) {
+        try {
+            return builder.start().waitFor();
+        } catch (IOException e) {
+            throw new RuntimeFailure("cannot run crun: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RuntimeFailure("interrupted while creating sandbox", e);
+        }
+    }
+
+    private static String tail(Path log) {
+        try {
+            String text = Files.readString(log, StandardCharsets.UTF_8).strip();
+            return text.length() > 600 ? "..." + text.substring(text.length() - 600) : text;
+        } catch (IOException e) {
+            return "(no log)";
+        }
+    }
+}
