@@ -3,10 +3,14 @@ package dev.boxwood.agent;
 import dev.boxwood.agent.http.AgentHandler;
 import dev.boxwood.agent.http.Replies;
 import dev.boxwood.agent.connect.ConnectRouter;
+import dev.boxwood.agent.files.FilesHandler;
+import dev.boxwood.agent.filesystem.Access;
+import dev.boxwood.agent.filesystem.FilesystemService;
 import dev.boxwood.agent.process.ProcessService;
 import dev.boxwood.agent.users.Accounts;
 import dev.boxwood.agent.users.Users;
 import dev.boxwood.protocol.Ports;
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import org.eclipse.jetty.server.HttpConfiguration;
@@ -52,10 +56,13 @@ public final class Agent implements AutoCloseable {
         Users users = new Users(accounts, settings);
         ConnectRouter rpc = new ConnectRouter(users);
         new ProcessService(settings).register(rpc);
+        Access access = new Access(accounts);
+        new FilesystemService(access).register(rpc);
         prefixed.put("/process.Process/", rpc);
         prefixed.put("/filesystem.Filesystem/", rpc);
         exact.put("/envs", (req, resp, cb) -> Replies.json(resp, cb, 200, settings.envVars()));
-        AgentHandler.Route files = (req, resp, cb) -> Replies.error(resp, cb, 501, "not implemented yet");
+        AgentHandler.Route files = new FilesHandler(settings, users, access,
+                Path.of(System.getProperty("java.io.tmpdir"), "boxwood-agent-uploads"));
 
         VirtualThreadPool pool = new VirtualThreadPool();
         pool.setName("agent");

@@ -221,6 +221,11 @@ public final class ConnectRouter implements AgentHandler.Route {
             write(0, Json.mapper().writeValueAsBytes(message));
         }
 
+        @Override
+        public boolean isOpen() {
+            return !broken && !ended;
+        }
+
         void end(ConnectError failure) throws IOException {
             ObjectNode end = JsonNodeFactory.instance.objectNode();
             if (failure != null) end.set("error", errorJson(failure));

@@ -6,4 +6,7 @@ import java.io.IOException;
 public interface StreamSink<R> {
     /** Sends one message; IOException means the client is gone and the RPC should stop. */
     void send(R message) throws IOException;
+
+    /** False once a write failed: the client is gone. */
+    boolean isOpen();
 }

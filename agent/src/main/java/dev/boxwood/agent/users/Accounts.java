@@ -48,6 +48,22 @@ public final class Accounts {
         return names(group);
     }
 
+    /** The primary group and every group that lists the user as a member. */
+    public java.util.Set<Integer> groupsOf(Account account) {
+        var out = new java.util.HashSet<Integer>();
+        out.add(account.gid());
+        for (String[] f : rows(group)) {
+            if (f.length >= 4 && java.util.Arrays.asList(f[3].split(",")).contains(account.name())) {
+                try {
+                    out.add(Integer.parseInt(f[2]));
+                } catch (NumberFormatException ignored) {
+                    // malformed line
+                }
+            }
+        }
+        return out;
+    }
+
     private Map<Integer, String> names(Path file) {
         var out = new HashMap<Integer, String>();
         for (String[] f : rows(file)) {

@@ -1,0 +1,6 @@
+package dev.boxwood.protocol.envd.filesystem;
+
+import java.util.List;
+
+/** filesystem.ListDirResponse. */
+public record ListDirResponse(List<EntryInfo> entries) {}

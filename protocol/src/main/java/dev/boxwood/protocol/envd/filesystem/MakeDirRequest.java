@@ -1,0 +1,4 @@
+package dev.boxwood.protocol.envd.filesystem;
+
+/** filesystem.MakeDirRequest. */
+public record MakeDirRequest(String path) {}

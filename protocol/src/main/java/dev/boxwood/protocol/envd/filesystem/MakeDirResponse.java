@@ -1,0 +1,4 @@
+package dev.boxwood.protocol.envd.filesystem;
+
+/** filesystem.MakeDirResponse. */
+public record MakeDirResponse(EntryInfo entry) {}

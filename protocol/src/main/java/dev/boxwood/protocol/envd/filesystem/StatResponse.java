@@ -1,0 +1,4 @@
+package dev.boxwood.protocol.envd.filesystem;
+
+/** filesystem.StatResponse. */
+public record StatResponse(EntryInfo entry) {}
