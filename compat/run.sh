@@ -6,15 +6,20 @@
 #   BOXWOOD_DATA_DIR      data dir for the server (default /var/lib/boxwood, so the templates built there are reused)
 #   COMPAT_INTERPRETER    1 = also run the @e2b/code-interpreter tests, 0 = never,
 #                         auto (default) = when the code-interpreter-v1 template has been built
+#   COMPAT_BOXWOOD        the boxwood command to start (default: this checkout's bin/boxwood)
 #   COMPAT_READY_TIMEOUT  seconds to wait for "Boxwood is ready" (default 900: serve may build the base template)
 #   COMPAT_TEST_TIMEOUT   per-test timeout in ms (default 180000)
+#   COMPAT_FILE_TIMEOUT   timeout of one whole test file in ms (default 1200000)
 set -euo pipefail
 
 COMPAT_DIR="$(cd "$(dirname "$(readlink -f "$0")")" && pwd)"
 BOXWOOD_HOME="$(cd "$COMPAT_DIR/.." && pwd)"
 DATA_DIR="${BOXWOOD_DATA_DIR:-/var/lib/boxwood}"
+BOXWOOD_CMD="${COMPAT_BOXWOOD:-$BOXWOOD_HOME/bin/boxwood}"
 READY_TIMEOUT="${COMPAT_READY_TIMEOUT:-900}"
-TEST_TIMEOUT="${COMPAT_TEST_TIMEOUT:-180000}"
+export COMPAT_TEST_TIMEOUT="${COMPAT_TEST_TIMEOUT:-180000}"
+# node 20 applies --test-timeout to each file as a whole too; per-test limits are set in lib/support.mjs.
+FILE_TIMEOUT="${COMPAT_FILE_TIMEOUT:-1200000}"
 
 say() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
 die() { printf 'compat: %s\n' "$*" >&2; exit 1; }
@@ -60,7 +65,7 @@ trap 'exit 130' INT TERM
 PORT="$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
 
 say "Starting boxwood serve on 127.0.0.1:$PORT (data dir $DATA_DIR)"
-"$BOXWOOD_HOME/bin/boxwood" serve --port "$PORT" --data-dir "$DATA_DIR" >"$SERVER_LOG" 2>&1 &
+"$BOXWOOD_CMD" serve --port "$PORT" --data-dir "$DATA_DIR" >"$SERVER_LOG" 2>&1 &
 SERVER_PID=$!
 
 deadline=$((SECONDS + READY_TIMEOUT))
@@ -90,5 +95,5 @@ fi
 
 say "Running the compatibility suite (run id $COMPAT_RUN_ID)"
 status=0
-node --test --test-timeout="$TEST_TIMEOUT" --test-reporter=spec "${tests[@]}" || status=$?
+node --test --test-timeout="$FILE_TIMEOUT" --test-reporter=spec "${tests[@]}" || status=$?
 exit "$status"

@@ -1,9 +1,9 @@
 // The released @e2b/code-interpreter SDK against template code-interpreter-v1 (port 49999 inside the sandbox).
 // run.sh runs this file only once that template has been built (or with COMPAT_INTERPRETER=1).
 import assert from 'node:assert/strict'
-import { before, describe, it } from 'node:test'
+import { before, describe } from 'node:test'
 import { Sandbox } from '@e2b/code-interpreter'
-import { createSandbox } from '../lib/support.mjs'
+import { createSandbox, it } from '../lib/support.mjs'
 
 const TEMPLATE = process.env.COMPAT_INTERPRETER_TEMPLATE ?? 'code-interpreter-v1'
 

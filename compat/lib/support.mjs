@@ -1,11 +1,19 @@
 // Shared by the compatibility tests: every sandbox is tagged with this run's id so that
 // cleanup.mjs can kill whatever a failed or interrupted test left behind.
 import assert from 'node:assert/strict'
-import { after } from 'node:test'
+import { after, it as nodeIt } from 'node:test'
 import { Sandbox } from 'e2b'
 
 export const RUN_ID = process.env.COMPAT_RUN_ID ?? `compat-local-${process.pid}`
 export const TEMPLATE = process.env.COMPAT_TEMPLATE ?? 'base'
+
+// Per test; run.sh bounds each whole file separately (node's --test-timeout applies to files too).
+const TEST_TIMEOUT_MS = Number(process.env.COMPAT_TEST_TIMEOUT ?? 180_000)
+
+/** node:test's `it` with this suite's per-test timeout, so one hung call fails one test, not the file. */
+export function it(name, fn) {
+  return nodeIt(name, { timeout: TEST_TIMEOUT_MS }, fn)
+}
 
 // Long enough for the slowest test, short enough that a leak dies on its own.
 const DEFAULT_TIMEOUT_MS = 600_000

@@ -1,8 +1,8 @@
 // Process service through the released SDK: run, background, stdin, kill, list, envs, cwd, user, timeouts, exit codes.
 import assert from 'node:assert/strict'
-import { before, describe, it } from 'node:test'
+import { before, describe } from 'node:test'
 import { CommandExitError, Sandbox, TimeoutError } from 'e2b'
-import { createSandbox, eventually, waitFor } from '../lib/support.mjs'
+import { createSandbox, eventually, waitFor, it } from '../lib/support.mjs'
 
 describe('commands', () => {
   /** @type {Sandbox} */

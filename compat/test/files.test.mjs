@@ -1,9 +1,9 @@
 // Filesystem through the released SDK: /files up- and downloads in every encoding, and the filesystem RPCs.
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { before, describe, it } from 'node:test'
+import { before, describe } from 'node:test'
 import { FileNotFoundError, FileType, FilesystemEventType, NotFoundError, Sandbox, SandboxError } from 'e2b'
-import { createSandbox, uniqueTag, waitFor } from '../lib/support.mjs'
+import { createSandbox, uniqueTag, waitFor, it } from '../lib/support.mjs'
 
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex')
 

@@ -1,8 +1,8 @@
 // Sandbox metrics through the released SDK: real CPU, memory and disk figures.
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
+import { describe } from 'node:test'
 import { Sandbox, SandboxNotFoundError } from 'e2b'
-import { createSandbox, eventually } from '../lib/support.mjs'
+import { createSandbox, eventually, it } from '../lib/support.mjs'
 
 function assertSane(metric) {
   assert.ok(metric.timestamp instanceof Date && !Number.isNaN(metric.timestamp.getTime()), 'timestamp is a date')

@@ -1,8 +1,8 @@
 // Pseudo-terminals through the released SDK: create, sendInput, resize, kill.
 import assert from 'node:assert/strict'
-import { before, describe, it } from 'node:test'
+import { before, describe } from 'node:test'
 import { CommandExitError, Sandbox } from 'e2b'
-import { createSandbox, eventually } from '../lib/support.mjs'
+import { createSandbox, eventually, it } from '../lib/support.mjs'
 
 const encoder = new TextEncoder()
 

@@ -2,9 +2,9 @@
 // {port}-{id}.{domain}, and E2B's 502 bodies for unknown sandboxes and closed ports.
 import assert from 'node:assert/strict'
 import http from 'node:http'
-import { before, describe, it } from 'node:test'
+import { before, describe } from 'node:test'
 import { Sandbox } from 'e2b'
-import { createSandbox, eventually } from '../lib/support.mjs'
+import { createSandbox, eventually, it } from '../lib/support.mjs'
 
 const SANDBOX_URL = new URL(process.env.E2B_SANDBOX_URL)
 const DOMAIN = process.env.E2B_DOMAIN

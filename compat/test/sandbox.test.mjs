@@ -1,8 +1,8 @@
 // Control plane through the released SDK: create, connect, list, getInfo, setTimeout, isRunning, kill.
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
+import { describe } from 'node:test'
 import { Sandbox, SandboxNotFoundError } from 'e2b'
-import { RUN_ID, createSandbox, eventually, uniqueTag } from '../lib/support.mjs'
+import { RUN_ID, createSandbox, eventually, uniqueTag, it } from '../lib/support.mjs'
 
 // An id of the right shape that no server has issued.
 const UNKNOWN_ID = 'zz0compat0unknown000'

@@ -1,8 +1,8 @@
 // Signed /files URLs: fetched with plain fetch and no headers, so the server finds the sandbox by signature alone.
 import assert from 'node:assert/strict'
-import { before, describe, it } from 'node:test'
+import { before, describe } from 'node:test'
 import { Sandbox } from 'e2b'
-import { createSandbox, uniqueTag } from '../lib/support.mjs'
+import { createSandbox, uniqueTag, it } from '../lib/support.mjs'
 
 const EXPIRED = { code: 401, message: 'signature is already expired' }
 
