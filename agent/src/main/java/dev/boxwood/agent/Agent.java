@@ -6,6 +6,7 @@ import dev.boxwood.agent.connect.ConnectRouter;
 import dev.boxwood.agent.files.FilesHandler;
 import dev.boxwood.agent.filesystem.Access;
 import dev.boxwood.agent.filesystem.FilesystemService;
+import dev.boxwood.agent.metrics.Metrics;
 import dev.boxwood.agent.process.ProcessService;
 import dev.boxwood.agent.users.Accounts;
 import dev.boxwood.agent.users.Users;
@@ -61,6 +62,8 @@ public final class Agent implements AutoCloseable {
         prefixed.put("/process.Process/", rpc);
         prefixed.put("/filesystem.Filesystem/", rpc);
         exact.put("/envs", (req, resp, cb) -> Replies.json(resp, cb, 200, settings.envVars()));
+        Metrics metrics = new Metrics(Path.of("/"));
+        exact.put("/metrics", (req, resp, cb) -> Replies.json(resp, cb, 200, metrics.sample()));
         AgentHandler.Route files = new FilesHandler(settings, users, access,
                 Path.of(System.getProperty("java.io.tmpdir"), "boxwood-agent-uploads"));
 
