@@ -1,0 +1,95 @@
+package dev.boxwood.server.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.ResultSet;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class StoreTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void migrationsRunOnceAndTheDatabaseIsInWalMode() {
+        Path file = dir.resolve("boxwood.db");
+        try (Database db = new Database(file)) {
+            String mode = db.with(c -> {
+                ResultSet rs = c.createStatement().executeQuery("PRAGMA journal_mode");
+                rs.next();
+                return rs.getString(1);
+            });
+            assertThat(mode).isEqualToIgnoringCase("wal");
+            new TeamStore(db).ensureTeam("t");
+        }
+        try (Database again = new Database(file)) {
+            int applied = again.with(c -> {
+                ResultSet rs = c.createStatement().executeQuery("SELECT COUNT(*) FROM flyway_schema_history WHERE success = 1");
+                rs.next();
+                return rs.getInt(1);
+            });
+            assertThat(applied).isEqualTo(1);
+            assertThat(new TeamStore(again).teamByName("t")).isPresent();
+        }
+    }
+
+    @Test
+    void keysAreStoredOnlyAsHashesAndCanBeRevokedByPrefix() throws Exception {
+        Path file = dir.resolve("boxwood.db");
+        String k1;
+        String k2;
+        try (Database db = new Database(file)) {
+            TeamStore teams = new TeamStore(db);
+            Team a = teams.ensureTeam("a");
+            assertThat(teams.ensureTeam("a")).isEqualTo(a);
+            k1 = teams.createKey(a);
+            k2 = teams.createKey(teams.ensureTeam("b"));
+            assertThat(k1).matches("e2b_[0-9a-f]{40}");
+            assertThat(teams.teamForKey(k1)).contains(a);
+            assertThat(teams.teamForKey("e2b_" + "0".repeat(40))).isEmpty();
+            assertThat(teams.listKeys()).hasSize(2).allSatisfy(k -> assertThat(k.revoked()).isFalse());
+
+            assertThatThrownBy(() -> teams.revoke("e2b_")).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> teams.revoke("key_nope")).hasMessageContaining("no active key");
+            ApiKeyRow revoked = teams.revoke(k1.substring(0, 12));
+            assertThat(revoked.teamName()).isEqualTo("a");
+            assertThat(teams.teamForKey(k1)).isEmpty();
+            assertThat(teams.teamForKey(k2)).isPresent();
+            String k2Id = teams.listKeys().stream().filter(k -> k.teamName().equals("b")).findFirst().orElseThrow().id();
+            teams.revoke(k2Id);
+            assertThat(teams.teamForKey(k2)).isEmpty();
+            assertThat(teams.listKeys()).allSatisfy(k -> assertThat(k.revoked()).isTrue());
+        }
+        for (Path p : Files.newDirectoryStream(dir)) {
+            String content = new String(Files.readAllBytes(p), StandardCharsets.ISO_8859_1);
+            assertThat(content).doesNotContain(k1.substring(12)).doesNotContain(k2.substring(12));
+        }
+    }
+
+    @Test
+    void sandboxRowsRoundTripAndEndOnce() {
+        try (Database db = new Database(dir.resolve("boxwood.db"))) {
+            Team team = new TeamStore(db).ensureTeam("t");
+            SandboxStore store = new SandboxStore(db);
+            Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+            SandboxRow row = new SandboxRow("abc", team.id(), "base", SandboxRow.Status.RUNNING, 2, 512, 1024, "tok",
+                    Map.of("a", "b"), null, false, now, now.plusSeconds(60), null);
+            store.insert(row);
+            assertThat(store.find("abc")).contains(row);
+            assertThat(store.running()).containsExactly(row);
+            assertThat(store.markEnded("abc", SandboxRow.Status.KILLED, now)).isTrue();
+            assertThat(store.markEnded("abc", SandboxRow.Status.EXPIRED, now)).isFalse();
+            assertThat(store.find("abc").orElseThrow().status()).isEqualTo(SandboxRow.Status.KILLED);
+            assertThat(store.running()).isEmpty();
+            store.addEvent("abc", "info", "hello");
+            assertThat(store.events("abc", Instant.EPOCH, 10)).extracting(SandboxEvent::message).containsExactly("hello");
+        }
+    }
+}
