@@ -2,6 +2,7 @@ package dev.boxwood.cli;
 
 import dev.boxwood.server.BoxwoodServer;
 import dev.boxwood.server.Config;
+import dev.boxwood.server.runtime.CrunRuntime;
 import dev.boxwood.server.runtime.SandboxRuntime;
 import dev.boxwood.server.sandbox.Templates;
 import dev.boxwood.server.store.Team;
@@ -113,18 +114,14 @@ final class ServeCommand implements Callable<Integer> {
         return key;
     }
 
-    /** The runtime class is looked up by name so the CLI does not depend on which runtimes a build contains. */
     static SandboxRuntime createRuntime(String name, Config config) {
-        String cls = name.equals("runsc") ? "dev.boxwood.server.runtime.RunscRuntime" : "dev.boxwood.server.runtime.CrunRuntime";
+        if (name.equals("crun")) return new CrunRuntime(CrunRuntime.Config.defaults());
+        // gVisor is optional; looked up by name so builds without it still compile.
         try {
-            Class<?> type = Class.forName(cls);
-            for (var c : type.getConstructors()) {
-                Class<?>[] p = c.getParameterTypes();
-                if (p.length == 1 && p[0] == Path.class) return (SandboxRuntime) c.newInstance(config.dataDir());
-            }
-            return (SandboxRuntime) type.getConstructor().newInstance();
+            return (SandboxRuntime) Class.forName("dev.boxwood.server.runtime.RunscRuntime")
+                    .getConstructor(CrunRuntime.Config.class).newInstance(CrunRuntime.Config.defaults());
         } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("runtime " + name + " is not available in this build: " + e, e);
+            throw new IllegalStateException("runtime " + name + " is not available in this build", e);
         }
     }
 

@@ -10,6 +10,7 @@ import dev.boxwood.server.store.SandboxRow;
 import dev.boxwood.server.store.SandboxStore;
 import dev.boxwood.server.store.Team;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
@@ -336,8 +337,15 @@ public final class SandboxManager implements AutoCloseable {
         }
         for (String id : leftovers) {
             if (live.containsKey(id)) continue;
+            boolean recorded = store.find(id).isPresent();
+            // Some traces (cgroups, veths) are host-wide: only remove sandboxes this data dir knows of, so that a
+            // second server on the host (tests, a developer's own) keeps its sandboxes.
+            if (!recorded && !Files.exists(config.dataDir().resolve("sandboxes").resolve(id))) {
+                LOG.info("leaving sandbox {} alone: it belongs to another data directory", id);
+                continue;
+            }
             destroyQuietly(id);
-            if (store.find(id).isPresent()) store.addEvent(id, "info", "leftover traces removed at server start");
+            if (recorded) store.addEvent(id, "info", "leftover traces removed at server start");
             LOG.info("removed leftover sandbox {}", id);
         }
     }

@@ -31,8 +31,13 @@ class RestartRecoveryTest {
             first.call("POST", "/sandboxes/" + expiring + "/timeout", key, "{\"timeout\":2}");
         }
         runtime.crash(crashed);
+        // Traces with no row: a create cut short (it has a directory in this data dir), and a sandbox of another
+        // server on the same host (no directory here), which must be left alone.
         String orphan = "orphan00000000000000";
-        runtime.start(new SandboxSpec(orphan, "base", 1, 128, 128)); // traces with no row: a create cut short
+        runtime.start(new SandboxSpec(orphan, "base", 1, 128, 128));
+        java.nio.file.Files.createDirectories(dir.resolve("sandboxes").resolve(orphan));
+        String foreign = "foreign0000000000000";
+        runtime.start(new SandboxSpec(foreign, "base", 1, 128, 128));
 
         try (TestServer second = new TestServer(dir, runtime, c -> {})) {
             var info = second.call("GET", "/sandboxes/" + survivor, key, null);
@@ -48,8 +53,9 @@ class RestartRecoveryTest {
             assertThat(second.call("GET", "/health", null, null, "E2b-Sandbox-Id", crashed, "E2b-Sandbox-Port", "49983")
                     .statusCode()).isEqualTo(502);
 
-            assertThat(runtime.destroyed).contains(orphan);
-            assertThat(runtime.boxes).doesNotContainKey(orphan);
+            assertThat(runtime.destroyed).contains(orphan).doesNotContain(foreign);
+            assertThat(runtime.boxes).doesNotContainKey(orphan).containsKey(foreign);
+            runtime.destroy(foreign);
 
             // The expiry timer came back with the sandbox.
             Instant deadline = Instant.now().plusSeconds(30);
