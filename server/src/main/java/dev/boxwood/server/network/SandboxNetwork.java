@@ -57,24 +57,44 @@ public final class SandboxNetwork {
 
     /** Wires up the network namespace of the process {@code pid} (the sandbox's init, not yet started). */
     public NetworkAttachment attach(String sandboxId, long pid) {
-        int slot = pool.allocate();
-        NetworkAttachment net = describe(sandboxId, slot);
-        try {
-            Files.writeString(stateDir.resolve(sandboxId), Integer.toString(slot));
-        } catch (IOException e) {
-            pool.release(slot);
-            throw new RuntimeFailure("cannot record network of " + sandboxId + ": " + e.getMessage(), e);
+        HostCommand.check(List.of("ip", "netns", "attach", NETNS_PREFIX + sandboxId, Long.toString(pid)));
+        // Another Boxwood process (e.g. a test server) may use the same pool; a taken interface name means its slot
+        // is in use there, so take the next one.
+        for (int attempt = 0; ; attempt++) {
+            int slot = pool.allocate();
+            if (Files.exists(Path.of("/sys/class/net/bwh" + slot))) {
+                continue; // stays marked used in this pool
+            }
+            NetworkAttachment net = describe(sandboxId, slot);
+            try {
+                Files.writeString(stateDir.resolve(sandboxId), Integer.toString(slot));
+            } catch (IOException e) {
+                pool.release(slot);
+                throw new RuntimeFailure("cannot record network of " + sandboxId + ": " + e.getMessage(), e);
+            }
+            HostCommand.Result link = HostCommand.run(List.of("ip", "-batch", "-"), """
+                    link add %1$s type veth peer name bws%2$d netns %3$s
+                    addr add %4$s/30 dev %1$s
+                    link set %1$s up
+                    """.formatted(net.hostInterface(), slot, net.netns(), net.hostAddress().getHostAddress()),
+                    null, java.util.Map.of(), line -> {});
+            if (link.ok()) {
+                configure(net);
+                return net;
+            }
+            if (!link.output().contains("File exists") || attempt >= 8) {
+                // Our link add succeeded (a later line failed): remove it. Never delete a name someone else owns.
+                HostCommand.run(List.of("ip", "link", "del", net.hostInterface()));
+                throw new RuntimeFailure("cannot create the network of " + sandboxId + ": " + link.output());
+            }
         }
-        String peer = "bws" + slot;
+    }
+
+    private void configure(NetworkAttachment net) {
         String host = net.hostInterface();
+        String peer = "bws" + net.slot();
         String hostAddr = net.hostAddress().getHostAddress();
         String sandboxAddr = net.sandboxAddress().getHostAddress();
-        HostCommand.check(List.of("ip", "netns", "attach", net.netns(), Long.toString(pid)));
-        HostCommand.check(List.of("ip", "-batch", "-"), """
-                link add %1$s type veth peer name %2$s netns %3$s
-                addr add %4$s/30 dev %1$s
-                link set %1$s up
-                """.formatted(host, peer, net.netns(), hostAddr));
         // No IPv6 on the host end: no link-local address, no router solicitations.
         try {
             Files.writeString(Path.of("/proc/sys/net/ipv6/conf/" + host + "/disable_ipv6"), "1");
@@ -89,7 +109,6 @@ public final class SandboxNetwork {
                 route add default via %3$s
                 """.formatted(peer, sandboxAddr, hostAddr));
         firewall.addSandbox(net);
-        return net;
     }
 
     /** The recorded network of a sandbox, if it has one. */
@@ -119,20 +138,14 @@ public final class SandboxNetwork {
         }
     }
 
-    /** Sandbox ids with any network trace: a record, or a pinned namespace. */
+    /** Sandbox ids this instance recorded a network for. */
     public List<String> traces() {
-        List<String> ids = new ArrayList<>(recordedSandboxes());
-        Path netns = Path.of("/run/netns");
-        if (Files.isDirectory(netns)) {
-            try (Stream<Path> pins = Files.list(netns)) {
-                pins.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(NETNS_PREFIX))
-                        .map(n -> n.substring(NETNS_PREFIX.length())).filter(id -> !ids.contains(id))
-                        .forEach(ids::add);
-            } catch (IOException ignored) {
-                // nothing pinned
-            }
-        }
-        return ids;
+        return recordedSandboxes();
+    }
+
+    /** Whether the namespace pin of a sandbox exists (host-wide; for leftover checks). */
+    public static boolean pinned(String sandboxId) {
+        return Files.exists(Path.of("/run/netns", NETNS_PREFIX + sandboxId));
     }
 
     private List<String> recordedSandboxes() {

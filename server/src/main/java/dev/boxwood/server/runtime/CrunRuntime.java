@@ -98,6 +98,9 @@ public final class CrunRuntime implements SandboxRuntime {
         try {
             Files.createDirectories(crunRoot);
             Files.createDirectories(sandboxesDir());
+            // crun sets up the root filesystem from inside the user namespace, as host uid 100000: it must be
+            // able to traverse (not list) the way down to each sandbox's rootfs.
+            Files.setAttribute(sandboxesDir(), "unix:mode", 0711);
         } catch (IOException e) {
             throw new RuntimeFailure("cannot create runtime directories: " + e.getMessage(), e);
         }
@@ -148,6 +151,7 @@ public final class CrunRuntime implements SandboxRuntime {
     private RunningSandbox boot(SandboxSpec spec, Path dir, Path lower) throws IOException {
         String id = spec.sandboxId();
         Files.createDirectories(dir);
+        Files.setAttribute(dir, "unix:mode", 0711);
         String initToken = HexFormat.of().formatHex(bytes(24));
         Properties props = new Properties();
         props.setProperty("template", spec.template());
@@ -308,17 +312,10 @@ public final class CrunRuntime implements SandboxRuntime {
                 // unreadable: nothing to report from here
             }
         }
+        // Only this instance's own records: cgroups and netns pins are host-wide, and another Boxwood (a test
+        // server with its own data dir) must never see, let alone destroy, this one's sandboxes. Every sandbox has
+        // its directory from the first step of start to the last step of destroy, so nothing escapes this list.
         ids.addAll(network.traces());
-        for (Path hierarchy : Cgroups.hierarchies()) {
-            Path parent = hierarchy.resolve("boxwood");
-            if (Files.isDirectory(parent)) {
-                try (Stream<Path> dirs = Files.list(parent)) {
-                    dirs.filter(Files::isDirectory).map(p -> p.getFileName().toString()).forEach(ids::add);
-                } catch (IOException ignored) {
-                    // raced with a removal
-                }
-            }
-        }
         return new ArrayList<>(ids);
     }
 

@@ -11,12 +11,14 @@ import org.junit.jupiter.api.Test;
 class CrunRuntimeTest {
 
     static CrunRuntime runtime;
+    static CrunRuntime.Config config;
 
     @BeforeAll
     static void setUp() {
         String missing = TestSandboxes.missingPrerequisite();
         assumeTrue(missing == null, missing);
-        runtime = new CrunRuntime(TestSandboxes.stubConfig());
+        config = TestSandboxes.stubConfig();
+        runtime = new CrunRuntime(config);
     }
 
     @Test
@@ -35,5 +37,10 @@ class CrunRuntimeTest {
         }
         assertThat(runtime.leftovers()).doesNotContain(id);
         runtime.destroy(id); // idempotent
+    }
+
+    @AfterAll
+    static void tearDown() {
+        TestSandboxes.cleanUp(runtime, config);
     }
 }

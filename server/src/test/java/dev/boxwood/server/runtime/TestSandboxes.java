@@ -58,13 +58,43 @@ final class TestSandboxes {
         return null;
     }
 
+    /**
+     * A runtime configuration of its own: a fresh data dir (with the built templates linked in) and run dir, so that
+     * a Boxwood server running on this host with the default directories, or another test, never sees these
+     * sandboxes, and this test's leftover checks see only its own.
+     */
     static CrunRuntime.Config stubConfig() {
-        return new CrunRuntime.Config(dataDir(), Path.of("/run/boxwood"), Path.of(System.getProperty("java.home")),
-                home().resolve("agent/target/boxwood-agent.jar"), HEALTH_STUB, 256, true, Duration.ofSeconds(60));
+        try {
+            Path data = Files.createTempDirectory(Path.of("/var/tmp"), "boxwood-rt-test-");
+            Path run = Files.createTempDirectory(Path.of("/run"), "boxwood-rt-test-");
+            // The sandbox's root (host uid 100000) must be able to traverse down to its rootfs.
+            Files.setAttribute(data, "unix:mode", 0711);
+            Files.setAttribute(run, "unix:mode", 0711);
+            Files.createDirectories(data.resolve("templates"));
+            Files.createSymbolicLink(data.resolve("templates").resolve(TEMPLATE),
+                    dataDir().resolve("templates").resolve(TEMPLATE));
+            return new CrunRuntime.Config(data, run, Path.of(System.getProperty("java.home")),
+                    home().resolve("agent/target/boxwood-agent.jar"), HEALTH_STUB, 256, true, Duration.ofSeconds(60));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     static CrunRuntime.Config agentConfig() {
         return stubConfig().withCommand(null);
+    }
+
+    /** Destroys what the runtime still has and removes the private directories. */
+    static void cleanUp(CrunRuntime runtime, CrunRuntime.Config config) {
+        if (runtime != null) {
+            for (String id : runtime.leftovers()) {
+                runtime.destroy(id);
+            }
+        }
+        if (config != null) {
+            HostCommand.run(List.of("rm", "-rf", "--one-file-system", config.dataDir().toString(),
+                    config.runDir().toString()));
+        }
     }
 
     static String newId() {

@@ -1,0 +1,193 @@
+package dev.boxwood.server.runtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.boxwood.server.network.NetworkAttachment;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** What a process inside a sandbox must not be able to do, checked from inside two real sandboxes. */
+class IsolationTest {
+
+    static CrunRuntime runtime;
+    static CrunRuntime.Config config;
+    static String a;
+    static String b;
+    static RunningSandbox sandboxA;
+    static RunningSandbox sandboxB;
+
+    @BeforeAll
+    static void boot() {
+        String missing = TestSandboxes.missingPrerequisite();
+        assumeTrue(missing == null, missing);
+        config = TestSandboxes.stubConfig();
+        runtime = new CrunRuntime(config);
+        a = TestSandboxes.newId();
+        b = TestSandboxes.newId();
+        sandboxA = runtime.start(TestSandboxes.spec(a));
+        sandboxB = runtime.start(TestSandboxes.spec(b));
+    }
+
+    @AfterAll
+    static void tearDown() {
+        TestSandboxes.cleanUp(runtime, config);
+    }
+
+    private static HostCommand.Result sh(String id, String script) {
+        return runtime.exec(id, List.of("/bin/bash", "-c", script));
+    }
+
+    /** Runs a raw syscall with Python's ctypes and prints "rc errno". */
+    private static String syscall(String id, String call) {
+        return sh(id, "python3 -c 'import ctypes,sys; libc=ctypes.CDLL(None, use_errno=True); "
+                + "rc=" + call + "; print(rc, ctypes.get_errno())'").output().strip();
+    }
+
+    @Test
+    void rootInsideIsAnUnprivilegedHostUid() throws IOException {
+        assertThat(sh(a, "cat /proc/self/uid_map").output().strip().split("\\s+"))
+                .containsExactly("0", "100000", "65536");
+        assertThat(sh(a, "cat /proc/self/gid_map").output().strip().split("\\s+"))
+                .containsExactly("0", "100000", "65536");
+        // Seen from the host, the sandbox's init runs as uid 100000, not 0.
+        String status = Files.readString(Path.of("/proc/" + sandboxA.pid() + "/status"));
+        assertThat(status.lines().filter(l -> l.startsWith("Uid:")).findFirst().orElseThrow())
+                .contains("100000").doesNotContain("\t0\t");
+        String inside = sh(a, "grep -E '^(NoNewPrivs|Seccomp|CapEff|CapBnd):' /proc/self/status").output();
+        assertThat(inside).contains("NoNewPrivs:\t1").contains("Seccomp:\t2");
+        long capBnd = Long.parseLong(inside.lines().filter(l -> l.startsWith("CapBnd:")).findFirst().orElseThrow()
+                .split("\\s+")[1], 16);
+        for (int cap : new int[] {12 /* NET_ADMIN */, 13 /* NET_RAW */, 16 /* SYS_MODULE */, 19 /* SYS_PTRACE */,
+                21 /* SYS_ADMIN */, 17 /* SYS_RAWIO */, 25 /* SYS_TIME */}) {
+            assertThat(capBnd & (1L << cap)).as("capability %d", cap).isZero();
+        }
+    }
+
+    @Test
+    void cannotSeeHostProcesses() throws Exception {
+        Process marker = new ProcessBuilder("sleep", "3141.59").start();
+        try {
+            String ps = sh(a, "ps -eo pid,args").output();
+            assertThat(ps).doesNotContain("3141.59").doesNotContain("surefire");
+            assertThat(sh(a, "ls /proc | grep -c '^[0-9]'").output().strip()).satisfies(
+                    n -> assertThat(Integer.parseInt(n)).isLessThan(10));
+            assertThat(sh(a, "test -e /proc/" + marker.pid() + "/cmdline && cat /proc/" + marker.pid() + "/cmdline")
+                    .output()).doesNotContain("3141.59");
+        } finally {
+            marker.destroy();
+        }
+    }
+
+    @Test
+    void cannotReadHostFiles() throws IOException {
+        Path secret = Files.createTempFile(Path.of("/root"), "boxwood-secret", ".txt");
+        try {
+            Files.writeString(secret, "host-secret-7c1e");
+            HostCommand.Result read = sh(a, "cat " + secret + " /proc/1/root" + secret + " 2>&1; "
+                    + "grep -r host-secret-7c1e /root /tmp /home 2>/dev/null; true");
+            assertThat(read.output()).doesNotContain("host-secret-7c1e");
+            // The sandbox's /etc is the template's, not the host's.
+            assertThat(sh(a, "cat /etc/hostname").output().strip()).isEqualTo(a);
+        } finally {
+            Files.deleteIfExists(secret);
+        }
+    }
+
+    @Test
+    void cannotReachHostServicesOrOtherSandboxes() throws Exception {
+        NetworkAttachment netA = runtime.network().find(a).orElseThrow();
+        AtomicInteger accepted = new AtomicInteger();
+        try (ServerSocket loopback = listen(InetAddress.getLoopbackAddress(), accepted);
+             ServerSocket onVeth = listen(netA.hostAddress(), accepted)) {
+            // Control: the host itself reaches both listeners and sandbox B's port.
+            try (Socket s = new Socket(netA.hostAddress(), onVeth.getLocalPort())) {
+                assertThat(s.isConnected()).isTrue();
+            }
+            int before = accepted.get();
+            String probe = "for t in 127.0.0.1:" + loopback.getLocalPort() + " "
+                    + netA.hostAddress().getHostAddress() + ":" + onVeth.getLocalPort() + " "
+                    + sandboxB.address().getHostAddress() + ":49983 "
+                    + "169.254.169.254:80 10.0.0.1:80 192.168.1.1:80 172.16.0.1:80 100.64.0.1:80; do "
+                    + "if timeout 3 bash -c \"echo > /dev/tcp/${t%:*}/${t#*:}\" 2>/dev/null; "
+                    + "then echo OPEN $t; else echo CLOSED $t; fi; done";
+            String out = sh(a, probe).output();
+            assertThat(out).doesNotContain("OPEN").contains("CLOSED 127.0.0.1");
+            assertThat(accepted.get()).isEqualTo(before);
+            // Sandbox B is still reachable from the host (its agent port), just not from A.
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress(sandboxB.address(), 49983), 3000);
+                assertThat(s.isConnected()).isTrue();
+            }
+        }
+    }
+
+    @Test
+    void cannotLoadModulesMountUnshareOrTrace() {
+        // finit_module(313), init_module(175) on x86_64: denied by seccomp with EPERM.
+        assertThat(syscall(a, "libc.syscall(313, 0, b\"\", 0)")).isEqualTo("-1 1");
+        assertThat(syscall(a, "libc.syscall(175, 0, 0, b\"\")")).isEqualTo("-1 1");
+        HostCommand.Result mount = sh(a, "mkdir -p /mnt/x && mount -t tmpfs none /mnt/x 2>&1; echo rc=$?");
+        assertThat(mount.output()).doesNotEndWith("rc=0");
+        assertThat(sh(a, "grep -c ' /mnt/x ' /proc/self/mountinfo").output().strip()).isEqualTo("0");
+        for (String flags : List.of("-U", "-m", "-n", "-p -f", "-r")) {
+            assertThat(sh(a, "unshare " + flags + " true 2>&1; echo rc=$?").output())
+                    .as("unshare %s", flags).doesNotEndWith("rc=0");
+        }
+        // clone(CLONE_NEWUSER|SIGCHLD): denied by the flag filter; clone3 answers ENOSYS.
+        assertThat(syscall(a, "libc.syscall(56, 0x10000000 | 17, 0, 0, 0, 0)")).isEqualTo("-1 1");
+        assertThat(syscall(a, "libc.syscall(435, 0, 0)")).isEqualTo("-1 38");
+        // ptrace(PTRACE_TRACEME), bpf, keyctl, userfaultfd, perf_event_open.
+        assertThat(syscall(a, "libc.syscall(101, 0, 0, 0, 0)")).isEqualTo("-1 1");
+        assertThat(syscall(a, "libc.syscall(321, 0, 0, 0)")).isEqualTo("-1 1");
+        assertThat(syscall(a, "libc.syscall(250, 0, 0, 0, 0)")).isEqualTo("-1 1");
+        assertThat(syscall(a, "libc.syscall(323, 0)")).isEqualTo("-1 1");
+        assertThat(syscall(a, "libc.syscall(298, 0, 0, -1, -1, 0)")).isEqualTo("-1 1");
+        // Ordinary process creation still works.
+        assertThat(sh(a, "echo $( (echo child) )").output().strip()).isEqualTo("child");
+    }
+
+    @Test
+    void cannotChangeItsNetworkOrReachTheKernelConsole() {
+        assertThat(sh(a, "ip addr add 10.88.255.1/32 dev eth0 2>&1; echo rc=$?").output()).doesNotEndWith("rc=0");
+        assertThat(sh(a, "ip route del default 2>&1; echo rc=$?").output()).doesNotEndWith("rc=0");
+        assertThat(sh(a, "echo 1 > /proc/sys/net/ipv4/ip_forward 2>&1; echo rc=$?").output())
+                .doesNotEndWith("rc=0");
+        assertThat(sh(a, "echo b > /proc/sysrq-trigger 2>&1; echo rc=$?").output()).doesNotEndWith("rc=0");
+        assertThat(sh(a, "cat /proc/kcore 2>/dev/null | head -c 10 | wc -c").output().strip()).isEqualTo("0");
+        assertThat(sh(a, "dmesg 2>&1; echo rc=$?").output()).doesNotEndWith("rc=0");
+    }
+
+    @Test
+    void userCanWriteHomeAndRootOwnsTheFilesystem() {
+        assertThat(runtime.execAs(a, "1000:1000", List.of("/bin/bash", "-c",
+                "echo hi > /home/user/f && cat /home/user/f && id -un")).output()).contains("hi").contains("user");
+        assertThat(sh(a, "stat -c %u:%g / /etc /usr/bin/sudo && stat -c %A /usr/bin/sudo").output())
+                .contains("0:0").contains("rws");
+        assertThat(sh(a, "echo x > /etc/boxwood-test && cat /etc/boxwood-test").output().strip()).isEqualTo("x");
+    }
+
+    private static ServerSocket listen(InetAddress address, AtomicInteger accepted) throws IOException {
+        ServerSocket server = new ServerSocket(0, 50, address);
+        Thread.ofVirtual().start(() -> {
+            while (!server.isClosed()) {
+                try (Socket ignored = server.accept()) {
+                    accepted.incrementAndGet();
+                } catch (IOException e) {
+                    return;
+                }
+            }
+        });
+        return server;
+    }
+}
