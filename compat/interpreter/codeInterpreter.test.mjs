@@ -1,9 +1,9 @@
 // The released @e2b/code-interpreter SDK against template code-interpreter-v1 (port 49999 inside the sandbox).
 // run.sh runs this file only once that template has been built (or with COMPAT_INTERPRETER=1).
 import assert from 'node:assert/strict'
-import { before, describe } from 'node:test'
+import { after, before, describe } from 'node:test'
 import { Sandbox } from '@e2b/code-interpreter'
-import { createSandbox, it } from '../lib/support.mjs'
+import { createSandbox, it, killQuietly } from '../lib/support.mjs'
 
 const TEMPLATE = process.env.COMPAT_INTERPRETER_TEMPLATE ?? 'code-interpreter-v1'
 
@@ -13,6 +13,7 @@ describe('code interpreter', () => {
   before(async () => {
     sandbox = await createSandbox(undefined, { envs: { COMPAT_WIDE: 'wide value' } }, Sandbox, TEMPLATE)
   })
+  after(() => killQuietly(sandbox))
 
   it('evaluates an expression as the main result', async () => {
     const execution = await sandbox.runCode('1 + 1')

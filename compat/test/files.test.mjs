@@ -1,9 +1,9 @@
 // Filesystem through the released SDK: /files up- and downloads in every encoding, and the filesystem RPCs.
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { before, describe } from 'node:test'
+import { after, before, describe } from 'node:test'
 import { FileNotFoundError, FileType, FilesystemEventType, NotFoundError, Sandbox, SandboxError } from 'e2b'
-import { createSandbox, uniqueTag, waitFor, it } from '../lib/support.mjs'
+import { createSandbox, uniqueTag, waitFor, it, killQuietly } from '../lib/support.mjs'
 
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex')
 
@@ -13,6 +13,7 @@ describe('files', () => {
   before(async () => {
     sandbox = await createSandbox()
   })
+  after(() => killQuietly(sandbox))
 
   describe('write and read', () => {
     it('writes text (multipart) relative to home and reads it back', async () => {

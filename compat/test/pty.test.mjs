@@ -1,8 +1,8 @@
 // Pseudo-terminals through the released SDK: create, sendInput, resize, kill.
 import assert from 'node:assert/strict'
-import { before, describe } from 'node:test'
+import { after, before, describe } from 'node:test'
 import { CommandExitError, Sandbox } from 'e2b'
-import { createSandbox, eventually, it } from '../lib/support.mjs'
+import { createSandbox, eventually, it, killQuietly } from '../lib/support.mjs'
 
 const encoder = new TextEncoder()
 
@@ -33,6 +33,7 @@ describe('pty', () => {
   before(async () => {
     sandbox = await createSandbox()
   })
+  after(() => killQuietly(sandbox))
 
   it('runs an interactive shell that answers input', async () => {
     const { handle, output } = await openPty(sandbox)

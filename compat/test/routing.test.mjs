@@ -2,9 +2,9 @@
 // {port}-{id}.{domain}, and E2B's 502 bodies for unknown sandboxes and closed ports.
 import assert from 'node:assert/strict'
 import http from 'node:http'
-import { before, describe } from 'node:test'
+import { after, before, describe } from 'node:test'
 import { Sandbox } from 'e2b'
-import { createSandbox, eventually, it } from '../lib/support.mjs'
+import { createSandbox, eventually, it, killQuietly } from '../lib/support.mjs'
 
 const SANDBOX_URL = new URL(process.env.E2B_SANDBOX_URL)
 const DOMAIN = process.env.E2B_DOMAIN
@@ -41,6 +41,7 @@ describe('routing', () => {
       return r.stdout === '200'
     }, { what: `http.server listening on ${USER_PORT} inside the sandbox` })
   })
+  after(() => killQuietly(sandbox))
 
   it('routes a request to any sandbox port by E2b-Sandbox-Id and E2b-Sandbox-Port', async () => {
     const res = await get('/index.html', { 'E2b-Sandbox-Id': sandbox.sandboxId, 'E2b-Sandbox-Port': String(USER_PORT) })

@@ -1,8 +1,8 @@
 // Signed /files URLs: fetched with plain fetch and no headers, so the server finds the sandbox by signature alone.
 import assert from 'node:assert/strict'
-import { before, describe } from 'node:test'
+import { after, before, describe } from 'node:test'
 import { Sandbox } from 'e2b'
-import { createSandbox, uniqueTag, it } from '../lib/support.mjs'
+import { createSandbox, uniqueTag, it, killQuietly } from '../lib/support.mjs'
 
 const EXPIRED = { code: 401, message: 'signature is already expired' }
 
@@ -18,6 +18,7 @@ describe('signed file URLs', () => {
   before(async () => {
     sandbox = await createSandbox()
   })
+  after(() => killQuietly(sandbox))
 
   it('produces URLs that carry a signature and no sandbox credentials', async () => {
     const url = new URL(await sandbox.downloadUrl('hello.txt', { useSignatureExpiration: 600 }))
