@@ -1,0 +1,139 @@
+package dev.boxwood.server.real;
+
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.boxwood.server.BoxwoodServer;
+import dev.boxwood.server.Config;
+import dev.boxwood.server.runtime.CrunRuntime;
+import dev.boxwood.server.runtime.ResourceUsage;
+import dev.boxwood.server.runtime.RunningSandbox;
+import dev.boxwood.server.runtime.SandboxRuntime;
+import dev.boxwood.server.runtime.SandboxSpec;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
+
+/**
+ * Real crun sandboxes with the real agent, behind real Boxwood servers, in a data and run directory of their own.
+ * Servers can be stopped and started again on the same directories to test restart recovery.
+ */
+final class RealServer {
+    static final Path TEMPLATES = Path.of(Config.DEFAULT_DATA_DIR, "templates");
+
+    final Path dataDir;
+    final Path runDir;
+    final ScopedRuntime runtime;
+    final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+    static void assumeSandboxesWork() {
+        assumeTrue("root".equals(System.getProperty("user.name")), "sandboxes need root");
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/crun")), "sandboxes need crun");
+        assumeTrue(Files.isDirectory(TEMPLATES.resolve("base/rootfs")), "the base template is not built");
+        assumeTrue(Files.isRegularFile(agentJar()), "the agent jar is not built");
+    }
+
+    static Path agentJar() {
+        Path home = Path.of(System.getProperty("boxwood.home", "..")).toAbsolutePath().normalize();
+        return home.resolve("agent/target/boxwood-agent.jar");
+    }
+
+    RealServer() {
+        try {
+            var open = PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x"));
+            dataDir = Files.createTempDirectory("boxwood-api-test-", open);
+            runDir = Files.createTempDirectory(Path.of("/run"), "boxwood-api-test-", open);
+            Files.createDirectories(dataDir.resolve("templates"));
+            Files.createSymbolicLink(dataDir.resolve("templates/base"), TEMPLATES.resolve("base"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        runtime = new ScopedRuntime(new CrunRuntime(new CrunRuntime.Config(dataDir, runDir,
+                Path.of(System.getProperty("java.home")), agentJar(), null, 512, true, Duration.ofSeconds(60))));
+    }
+
+    BoxwoodServer start(String domain) {
+        Config config = Config.builder().dataDir(dataDir).port(0).domain(domain).metricsInterval(Duration.ofSeconds(1))
+                .defaults(1, 256, 512).build();
+        return new BoxwoodServer(config, runtime).start();
+    }
+
+    HttpResponse<String> call(BoxwoodServer server, String method, String path, String key, String body, String... headers) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(server.uri().resolve(path)).timeout(Duration.ofSeconds(90));
+        if (key != null) b.header("X-API-Key", key);
+        for (int i = 0; i < headers.length; i += 2) b.header(headers[i], headers[i + 1]);
+        b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        try {
+            return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Destroys whatever this test left and removes its directories. */
+    void cleanUp() {
+        for (String id : runtime.mine) runtime.destroy(id);
+        deleteTree(dataDir);
+        deleteTree(runDir);
+    }
+
+    private static void deleteTree(Path root) {
+        try (Stream<Path> paths = Files.walk(root)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        } catch (IOException e) {
+            System.err.println("could not remove " + root + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * The crun runtime, but blind to sandboxes it did not start: other Boxwood servers on this machine (other
+     * tests, a developer's {@code boxwood serve}) must not have theirs destroyed by this test's restart recovery.
+     */
+    static final class ScopedRuntime implements SandboxRuntime {
+        final CrunRuntime crun;
+        final Set<String> mine = ConcurrentHashMap.newKeySet();
+
+        ScopedRuntime(CrunRuntime crun) {
+            this.crun = crun;
+        }
+
+        @Override
+        public RunningSandbox start(SandboxSpec spec) {
+            mine.add(spec.sandboxId());
+            return crun.start(spec);
+        }
+
+        @Override
+        public void destroy(String sandboxId) {
+            crun.destroy(sandboxId);
+        }
+
+        @Override
+        public Optional<RunningSandbox> reattach(String sandboxId) {
+            return crun.reattach(sandboxId);
+        }
+
+        @Override
+        public List<String> leftovers() {
+            return crun.leftovers().stream().filter(mine::contains).toList();
+        }
+
+        @Override
+        public ResourceUsage usage(String sandboxId) {
+            return crun.usage(sandboxId);
+        }
+    }
+}
