@@ -53,14 +53,66 @@ public final class Interpreter implements AutoCloseable {
 
     public Interpreter(InterpreterConfig config) throws IOException {
         this.config = config;
-        this.specs = KernelSpecs.discover(config.kernelDirs());
         Files.createDirectories(config.runDir());
-        this.startupScript = config.runDir().resolve("boxwood_startup.py");
-        try (InputStream in = Interpreter.class.getResourceAsStream("/interpreter/boxwood_startup.py")) {
-            if (in == null) throw new IOException("interpreter/boxwood_startup.py missing from the agent jar");
-            Files.copy(in, startupScript, StandardCopyOption.REPLACE_EXISTING);
-        }
+        this.startupScript = extract("boxwood_startup.py");
+        List<Path> dirs = new ArrayList<>(config.kernelDirs());
+        dirs.add(builtInKernels(KernelSpecs.discover(config.kernelDirs()).get("python3")));
+        this.specs = KernelSpecs.discover(dirs);
     }
+
+    private Path extract(String resource) throws IOException {
+        Path target = config.runDir().resolve(resource);
+        try (InputStream in = Interpreter.class.getResourceAsStream("/interpreter/" + resource)) {
+            if (in == null) throw new IOException("interpreter/" + resource + " missing from the agent jar");
+            Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
+        }
+        return target;
+    }
+
+    /**
+     * Kernelspecs for Boxwood's own bash, JavaScript (node) and Java (JShell) kernels: one Python wrapper kernel
+     * (it needs ipykernel, hence the python3 spec) driving a runtime found on this machine. Installed kernelspecs
+     * of the same name win, as these directories come last.
+     */
+    private Path builtInKernels(KernelSpec python) throws IOException {
+        Path dir = config.runDir().resolve("kernels");
+        if (python == null) return dir;
+        Path wrapper = extract("boxwood_wrapper_kernel.py");
+        extract("boxwood_node_runner.js");
+        String pythonBinary = python.argv().getFirst();
+        Map<String, Map<String, String>> runtimes = new LinkedHashMap<>();
+        if (onPath("bash") != null) runtimes.put("bash", Map.of("BOXWOOD_RUNTIME", "bash"));
+        if (onPath("node") != null) runtimes.put("javascript", Map.of("BOXWOOD_RUNTIME", "node"));
+        Path javaHome = Path.of(System.getProperty("java.home"));
+        // The agent's own class path: the shaded agent jar in a sandbox, target/classes plus dependencies in tests.
+        String classPath = System.getProperty("java.class.path", "");
+        if (Files.isExecutable(javaHome.resolve("bin/jshell")) && !classPath.isEmpty()) {
+            runtimes.put("java", Map.of("BOXWOOD_RUNTIME", "java", "BOXWOOD_JAVA",
+                    javaHome.resolve("bin/java").toString(), "BOXWOOD_AGENT_JAR", classPath));
+        }
+        for (Map.Entry<String, Map<String, String>> runtime : runtimes.entrySet()) {
+            ObjectNode spec = OutputItem.JSON.createObjectNode();
+            spec.putArray("argv").add(pythonBinary).add(wrapper.toString()).add("-f").add("{connection_file}");
+            spec.put("display_name", "Boxwood " + runtime.getKey());
+            spec.put("language", runtime.getKey());
+            spec.put("interrupt_mode", "signal");
+            ObjectNode env = spec.putObject("env");
+            runtime.getValue().forEach(env::put);
+            Path kernelDir = Files.createDirectories(dir.resolve(runtime.getKey()));
+            Files.write(kernelDir.resolve("kernel.json"), OutputItem.JSON.writeValueAsBytes(spec));
+        }
+        return dir;
+    }
+
+    private Path onPath(String program) {
+        String path = config.kernelEnv().getOrDefault("PATH", "/usr/bin:/bin");
+        for (String dir : path.split(":")) {
+            Path candidate = Path.of(dir, program);
+            if (Files.isExecutable(candidate)) return candidate;
+        }
+        return null;
+    }
+
 
     /** Languages with an installed kernel. */
     public Set<String> languages() {
