@@ -41,7 +41,7 @@ final class LiveServer {
         this.runDir = Files.createTempDirectory(Path.of("/run"), "boxwood-sdk-test-", open);
         Files.createDirectories(dataDir.resolve("templates"));
         try (Stream<Path> built = Files.list(templates)) {
-            for (Path t : built.toList()) {
+            for (Path t : built.filter(t -> Files.isDirectory(t.resolve("rootfs"))).toList()) {
                 Files.createSymbolicLink(dataDir.resolve("templates").resolve(t.getFileName()), t);
             }
         }

@@ -1,0 +1,123 @@
+package dev.boxwood.sdk.live;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.boxwood.sdk.Sandbox;
+import dev.boxwood.sdk.TimeoutException;
+import dev.boxwood.sdk.code.CodeContext;
+import dev.boxwood.sdk.code.Execution;
+import dev.boxwood.sdk.code.ExecutionError;
+import dev.boxwood.sdk.code.Result;
+import dev.boxwood.sdk.code.RunCodeOptions;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/** runCode and code contexts against a real code-interpreter sandbox. */
+@Tag("sandbox")
+class CodeInterpreterTest {
+    static final String TEMPLATE = "code-interpreter-v1";
+    private static Sandbox sandbox;
+
+    @BeforeAll
+    static void create() {
+        LiveServer live = LiveServer.get();
+        assumeTrue(LiveServer.templateBuilt(TEMPLATE), "template " + TEMPLATE + " is not built");
+        sandbox = Sandbox.builder().config(live.config()).template(TEMPLATE).timeout(Duration.ofMinutes(10)).create();
+    }
+
+    @AfterAll
+    static void kill() {
+        if (sandbox != null) {
+            sandbox.kill();
+        }
+    }
+
+    @Test
+    void lastExpressionIsTheMainResult() {
+        Execution e = sandbox.runCode("1 + 1");
+        assertThat(e.text()).isEqualTo("2");
+        assertThat(e.error()).isNull();
+        assertThat(e.executionCount()).isPositive();
+        assertThat(e.results()).singleElement().satisfies(r -> assertThat(r.isMainResult()).isTrue());
+    }
+
+    @Test
+    void outputStreamsToCallbacksAndLogs() {
+        List<String> out = new CopyOnWriteArrayList<>();
+        List<String> err = new CopyOnWriteArrayList<>();
+        Execution e = sandbox.runCode("import sys\nprint('to stdout')\nprint('to stderr', file=sys.stderr)",
+                RunCodeOptions.builder().onStdout(out::add).onStderr(err::add).build());
+        assertThat(String.join("", e.logs().stdout())).isEqualTo("to stdout\n");
+        assertThat(String.join("", e.logs().stderr())).isEqualTo("to stderr\n");
+        assertThat(out).isEqualTo(e.logs().stdout());
+        assertThat(err).isEqualTo(e.logs().stderr());
+    }
+
+    @Test
+    void errorsInTheCodeAreReturnedNotThrown() {
+        List<ExecutionError> seen = new CopyOnWriteArrayList<>();
+        Execution e = sandbox.runCode("1 / 0", RunCodeOptions.builder().onError(seen::add).build());
+        assertThat(e.error()).isNotNull();
+        assertThat(e.error().name()).isEqualTo("ZeroDivisionError");
+        assertThat(e.error().traceback()).contains("ZeroDivisionError");
+        assertThat(seen).containsExactly(e.error());
+    }
+
+    @Test
+    void stateLivesPerContextAndRestartClearsIt() {
+        sandbox.runCode("shared_value = 21");
+        assertThat(sandbox.runCode("shared_value * 2").text()).isEqualTo("42");
+
+        CodeContext ctx = sandbox.createCodeContext("python", "/tmp");
+        assertThat(sandbox.listCodeContexts()).extracting(CodeContext::id).contains(ctx.id());
+        RunCodeOptions inCtx = RunCodeOptions.builder().context(ctx).build();
+        assertThat(sandbox.runCode("shared_value", inCtx).error().name()).isEqualTo("NameError");
+        assertThat(sandbox.runCode("import os; os.getcwd()", inCtx).text()).isEqualTo("/tmp");
+
+        sandbox.runCode("mine = 1", inCtx);
+        sandbox.restartCodeContext(ctx);
+        assertThat(sandbox.runCode("mine", inCtx).error().name()).isEqualTo("NameError");
+
+        sandbox.removeCodeContext(ctx);
+        assertThat(sandbox.listCodeContexts()).extracting(CodeContext::id).doesNotContain(ctx.id());
+    }
+
+    @Test
+    void perExecutionEnvironmentVariables() {
+        Execution e = sandbox.runCode("import os; os.environ.get('SDK_VAR')",
+                RunCodeOptions.builder().env("SDK_VAR", "from-java").build());
+        assertThat(e.text()).isEqualTo("from-java");
+        assertThat(sandbox.runCode("import os; os.environ.get('SDK_VAR', 'unset')").text()).isEqualTo("unset");
+    }
+
+    @Test
+    void matplotlibChartComesBackAsPngAndChartData() {
+        Execution e = sandbox.runCode("""
+                import matplotlib.pyplot as plt
+                plt.bar(['a', 'b', 'c'], [3, 1, 2])
+                plt.title('Letters')
+                plt.show()
+                """);
+        assertThat(e.error()).isNull();
+        Result chart = e.results().stream().filter(r -> r.png() != null).findFirst().orElseThrow();
+        assertThat(chart.pngBytes()).startsWith(0x89, 'P', 'N', 'G');
+        assertThat(chart.chart()).isNotNull();
+        assertThat(chart.chart().path("type").asText()).isEqualTo("bar");
+        assertThat(chart.chart().path("title").asText()).isEqualTo("Letters");
+    }
+
+    @Test
+    void timeoutInterruptsAndTheNextExecutionRuns() {
+        assertThatThrownBy(() -> sandbox.runCode("import time\ntime.sleep(120)",
+                RunCodeOptions.builder().timeout(Duration.ofSeconds(2)).build()))
+                .isInstanceOf(TimeoutException.class);
+        assertThat(sandbox.runCode("'still alive'").text()).isEqualTo("still alive");
+    }
+}
