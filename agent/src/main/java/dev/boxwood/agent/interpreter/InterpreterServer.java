@@ -158,8 +158,13 @@ public final class InterpreterServer implements AutoCloseable {
     }
 
     private static JsonNode body(Request request) throws IOException, InterpreterException {
-        String text = Content.Source.asString(request, StandardCharsets.UTF_8);
-        if (text.length() > MAX_REQUEST_BYTES) throw new InterpreterException(413, "Request too large");
+        // Read at most one byte past the limit: a huge body must not be buffered before it is refused.
+        byte[] bytes;
+        try (java.io.InputStream in = Content.Source.asInputStream(request)) {
+            bytes = in.readNBytes((int) MAX_REQUEST_BYTES + 1);
+        }
+        if (bytes.length > MAX_REQUEST_BYTES) throw new InterpreterException(413, "Request body over 16 MiB");
+        String text = new String(bytes, StandardCharsets.UTF_8);
         if (text.isBlank()) return JSON.createObjectNode();
         try {
             JsonNode node = JSON.readTree(text);
