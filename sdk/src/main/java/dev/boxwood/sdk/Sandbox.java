@@ -329,6 +329,7 @@ public final class Sandbox implements AutoCloseable {
         private Boolean allowInternetAccess;
         private Integer cpuCount;
         private Integer memoryMB;
+        private Integer diskSizeMB;
         private NetworkConfig network;
         private Boolean autoPause;
         private ConnectionConfig config;
@@ -394,6 +395,15 @@ public final class Sandbox implements AutoCloseable {
             return this;
         }
 
+        /** Disk size in MiB (Boxwood extension; the server caps it at its maximum). */
+        public Builder diskSizeMB(int diskSizeMB) {
+            if (diskSizeMB < 1) {
+                throw new IllegalArgumentException("diskSizeMB must be positive");
+            }
+            this.diskSizeMB = diskSizeMB;
+            return this;
+        }
+
         /** Network rules. */
         public Builder network(NetworkConfig network) {
             this.network = network;
@@ -429,6 +439,9 @@ public final class Sandbox implements AutoCloseable {
             }
             if (cpuCount != null) {
                 body.put("cpuCount", cpuCount).put("memoryMB", memoryMB);
+            }
+            if (diskSizeMB != null) {
+                body.put("diskSizeMB", diskSizeMB);
             }
             if (network != null) {
                 body.set("network", network.toJson());

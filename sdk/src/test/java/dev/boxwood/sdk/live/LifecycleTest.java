@@ -32,7 +32,7 @@ class LifecycleTest {
     void createWithMetadataAndEnvsThenInspectConnectAndKill() {
         String testId = "lifecycle " + UUID.randomUUID() + " & =x";
         Sandbox sandbox = Sandbox.builder().config(config).metadata("testId", testId).env("GREETING", "hi there")
-                .timeout(Duration.ofMinutes(2)).create();
+                .resources(1, 512).timeout(Duration.ofMinutes(2)).create();
         try {
             assertThat(sandbox.sandboxId()).matches("[a-z0-9]+");
             assertThat(sandbox.isRunning()).isTrue();
@@ -43,6 +43,11 @@ class LifecycleTest {
             assertThat(info.metadata()).containsEntry("testId", testId);
             assertThat(info.state()).isEqualTo(SandboxState.RUNNING);
             assertThat(info.endAt()).isAfter(info.startedAt());
+            assertThat(info.templateId()).isEqualTo("base");
+            assertThat(info.cpuCount()).isEqualTo(1);
+            assertThat(info.memoryMB()).isEqualTo(512);
+            // Boxwood does not pause sandboxes; the server's reason reaches the caller.
+            assertThatThrownBy(sandbox::pause).isInstanceOf(SandboxException.class).hasMessageContaining("not supported");
 
             // The metadata filter survives the triple encoding, special characters included.
             List<SandboxInfo> found = Sandbox.list(SandboxQuery.builder().metadata("testId", testId).build(), config).all();
