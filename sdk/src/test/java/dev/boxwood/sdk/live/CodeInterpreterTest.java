@@ -2,9 +2,7 @@ package dev.boxwood.sdk.live;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.boxwood.sdk.Sandbox;
 import dev.boxwood.sdk.TimeoutException;
 import dev.boxwood.sdk.code.CodeContext;
 import dev.boxwood.sdk.code.Execution;
@@ -14,31 +12,18 @@ import dev.boxwood.sdk.code.RunCodeOptions;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** runCode and code contexts against a real code-interpreter sandbox. */
 @Tag("sandbox")
-class CodeInterpreterTest {
+class CodeInterpreterTest extends SandboxPerClass {
     static final String TEMPLATE = "code-interpreter-v1";
-    private static Sandbox sandbox;
 
-    @BeforeAll
-    static void create() {
-        LiveServer live = LiveServer.get();
-        assumeTrue(LiveServer.templateBuilt(TEMPLATE), "template " + TEMPLATE + " is not built");
-        sandbox = Sandbox.builder().config(live.config()).template(TEMPLATE).timeout(Duration.ofMinutes(10)).create();
+    @Override
+    protected String template() {
+        return TEMPLATE;
     }
-
-    @AfterAll
-    static void kill() {
-        if (sandbox != null) {
-            sandbox.kill();
-        }
-    }
-
     @Test
     void lastExpressionIsTheMainResult() {
         Execution e = sandbox.runCode("1 + 1");

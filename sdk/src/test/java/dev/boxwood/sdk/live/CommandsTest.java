@@ -3,7 +3,6 @@ package dev.boxwood.sdk.live;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.boxwood.sdk.Sandbox;
 import dev.boxwood.sdk.TimeoutException;
 import dev.boxwood.sdk.commands.CommandExitException;
 import dev.boxwood.sdk.commands.CommandHandle;
@@ -16,28 +15,12 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Commands and terminals against a real sandbox. */
 @Tag("sandbox")
-class CommandsTest {
-    private static Sandbox sandbox;
-
-    @BeforeAll
-    static void create() {
-        sandbox = Sandbox.builder().config(LiveServer.get().config()).timeout(Duration.ofMinutes(10)).create();
-    }
-
-    @AfterAll
-    static void kill() {
-        if (sandbox != null) {
-            sandbox.kill();
-        }
-    }
-
+class CommandsTest extends SandboxPerClass {
     @Test
     void foregroundRunStreamsOutputToCallbacks() {
         List<String> out = new CopyOnWriteArrayList<>();

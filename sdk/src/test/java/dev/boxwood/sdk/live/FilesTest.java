@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.boxwood.sdk.InvalidArgumentException;
 import dev.boxwood.sdk.NotFoundException;
-import dev.boxwood.sdk.Sandbox;
 import dev.boxwood.sdk.SandboxException;
 import dev.boxwood.sdk.files.EntryInfo;
 import dev.boxwood.sdk.files.FileType;
@@ -28,28 +27,12 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** The filesystem API against a real sandbox: one sandbox for the whole class, each test in its own directory. */
 @Tag("sandbox")
-class FilesTest {
-    private static Sandbox sandbox;
-
-    @BeforeAll
-    static void create() {
-        sandbox = Sandbox.builder().config(LiveServer.get().config()).timeout(Duration.ofMinutes(10)).create();
-    }
-
-    @AfterAll
-    static void kill() {
-        if (sandbox != null) {
-            sandbox.kill();
-        }
-    }
-
+class FilesTest extends SandboxPerClass {
     @Test
     void writeAndReadTextBytesAndStreams() throws Exception {
         WriteInfo info = sandbox.files().write("rw/hello.txt", "héllo\n");
