@@ -195,14 +195,20 @@ describe('files', () => {
       await assert.rejects(sandbox.files.list(`${root}/top.txt`), SandboxError)
     })
 
-    it('lists symlinks as symlinks with their target', async () => {
+    it('lists a symlink with its resolved target, typed like the target (as envd does)', async () => {
       const dir = uniqueTag('links')
-      await sandbox.files.write(`${dir}/target.txt`, 't')
-      await sandbox.commands.run(`ln -s target.txt ${dir}/link.txt`)
+      await sandbox.files.write(`${dir}/target.txt`, 'target content')
+      await sandbox.files.makeDir(`${dir}/target-dir`)
+      await sandbox.commands.run(`ln -s target.txt ${dir}/link.txt && ln -s target-dir ${dir}/link-dir`)
       const entries = await sandbox.files.list(dir)
       const link = entries.find((e) => e.name === 'link.txt')
-      assert.equal(link.type, FileType.SYMLINK)
-      assert.match(link.symlinkTarget, /target\.txt$/)
+      assert.equal(link.symlinkTarget, `/home/user/${dir}/target.txt`)
+      assert.equal(link.type, FileType.FILE)
+      const linkDir = entries.find((e) => e.name === 'link-dir')
+      assert.equal(linkDir.symlinkTarget, `/home/user/${dir}/target-dir`)
+      assert.equal(linkDir.type, FileType.DIR)
+      assert.equal((await sandbox.files.getInfo(`${dir}/link.txt`)).symlinkTarget, `/home/user/${dir}/target.txt`)
+      assert.equal(await sandbox.files.read(`${dir}/link.txt`), 'target content')
     })
 
     it('makeDir creates parents, and is false when the directory exists', async () => {
@@ -265,21 +271,22 @@ describe('files', () => {
       }
     })
 
-    it('reports removes and renames', async () => {
+    it('reports removes, and a rename as rename of the old name plus create of the new (as inotify does)', async () => {
       const dir = uniqueTag('watch-rm')
       await sandbox.files.write(`${dir}/gone.txt`, 'x')
       await sandbox.files.write(`${dir}/moved.txt`, 'y')
+      const expected = [`${FilesystemEventType.REMOVE}:gone.txt`, `${FilesystemEventType.RENAME}:moved.txt`, `${FilesystemEventType.CREATE}:renamed.txt`]
       const seen = new Set()
       let notify
-      const sawBoth = waitFor((resolve) => { notify = resolve }, { what: 'remove and rename events' })
+      const sawAll = waitFor((resolve) => { notify = resolve }, { timeoutMs: 10_000, what: expected.join(', ') })
       const handle = await sandbox.files.watchDir(dir, (event) => {
         seen.add(`${event.type}:${event.name}`)
-        if (seen.has(`${FilesystemEventType.REMOVE}:gone.txt`) && seen.has(`${FilesystemEventType.RENAME}:moved.txt`)) notify()
+        if (expected.every((e) => seen.has(e))) notify()
       })
       try {
         await sandbox.files.remove(`${dir}/gone.txt`)
         await sandbox.files.rename(`${dir}/moved.txt`, `${dir}/renamed.txt`)
-        await sawBoth
+        await sawAll.catch((err) => assert.fail(`${err.message}; saw ${JSON.stringify([...seen])}`))
       } finally {
         await handle.stop()
       }
