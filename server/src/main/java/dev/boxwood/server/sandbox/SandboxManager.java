@@ -205,10 +205,37 @@ public final class SandboxManager implements AutoCloseable {
         return List.copyOf(live.values());
     }
 
-    /** Log lines of a sandbox of the team, running or ended. */
+    /**
+     * Log lines of a sandbox of the team, running or ended: its lifecycle events and, while it runs, the output of
+     * its agent (which has no timestamps of its own, so it is dated at the sandbox's start).
+     */
     public List<SandboxEvent> logs(Team team, String id, Instant from, int limit) {
         SandboxRow row = store.find(id).filter(r -> r.teamId().equals(team.id())).orElseThrow(() -> SandboxError.notFound(id));
-        return store.events(row.id(), from, limit);
+        List<SandboxEvent> events = new java.util.ArrayList<>(store.events(row.id(), from, limit));
+        if (live.containsKey(id) && !row.startedAt().isBefore(from)) {
+            for (String line : agentOutput(id)) events.add(new SandboxEvent(row.startedAt(), "info", "agent: " + line));
+            events.sort(java.util.Comparator.comparing(SandboxEvent::at));
+        }
+        return events.size() > limit ? events.subList(0, limit) : events;
+    }
+
+    private static final int MAX_AGENT_LOG = 256 * 1024;
+
+    /** The last part of the agent's stdout/stderr, which the crun runtime keeps inside the sandbox's disk. */
+    private List<String> agentOutput(String id) {
+        java.nio.file.Path log = new dev.boxwood.server.runtime.SandboxDisk(config.dataDir().resolve("sandboxes").resolve(id)).log();
+        try (var file = java.nio.channels.FileChannel.open(log)) {
+            long size = file.size();
+            long start = Math.max(0, size - MAX_AGENT_LOG);
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate((int) (size - start));
+            file.read(buf, start);
+            String text = new String(buf.array(), 0, buf.position(), StandardCharsets.UTF_8);
+            List<String> lines = new java.util.ArrayList<>(text.lines().toList());
+            if (start > 0 && !lines.isEmpty()) lines.removeFirst(); // cut mid-line
+            return lines;
+        } catch (java.io.IOException | RuntimeException e) {
+            return List.of();
+        }
     }
 
     public List<Metric> metrics(Team team, String id, Instant from, Instant to) {

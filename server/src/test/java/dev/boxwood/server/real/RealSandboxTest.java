@@ -90,6 +90,10 @@ class RealSandboxTest {
             assertThat(m.get("diskTotal").asLong()).isPositive();
             assertThat(m.get("cpuCount").asInt()).isEqualTo(1);
 
+            // Logs carry the lifecycle and the agent's own output.
+            JsonNode logs = json(real.call(server, "GET", "/sandboxes/" + id + "/logs", a, null), 200);
+            assertThat(logs.get("logs").toString()).contains("created from template 'base'").contains("agent: ");
+
             json(real.call(server, "DELETE", "/sandboxes/" + id, a, null), 204);
             assertThat(real.call(server, "GET", "/health", null, null, "E2b-Sandbox-Id", id, "E2b-Sandbox-Port", "49983")
                     .statusCode()).isEqualTo(502);
