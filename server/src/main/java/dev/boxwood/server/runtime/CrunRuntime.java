@@ -39,6 +39,7 @@ import java.util.stream.Stream;
  */
 public final class CrunRuntime implements SandboxRuntime {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(CrunRuntime.class);
     private static final Pattern ID = Pattern.compile("[a-z0-9]{1,64}");
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int ROOT_UID = 100_000;
@@ -150,6 +151,7 @@ public final class CrunRuntime implements SandboxRuntime {
 
     private RunningSandbox boot(SandboxSpec spec, Path dir, Path lower) throws IOException {
         String id = spec.sandboxId();
+        long t0 = System.nanoTime();
         Files.createDirectories(dir);
         Files.setAttribute(dir, "unix:mode", 0711);
         String initToken = HexFormat.of().formatHex(bytes(24));
@@ -172,6 +174,7 @@ public final class CrunRuntime implements SandboxRuntime {
                 + id + "\n", ROOT_UID, lower);
         disk.seed("etc/resolv.conf", "nameserver 8.8.8.8\nnameserver 1.1.1.1\n", ROOT_UID, lower);
         disk.mountOverlay(lower);
+        long tDisk = System.nanoTime();
 
         Map<String, String> env = new LinkedHashMap<>();
         env.put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
@@ -200,11 +203,16 @@ public final class CrunRuntime implements SandboxRuntime {
         if (exit != 0) {
             throw new RuntimeFailure("crun create failed: " + tail(disk.log()));
         }
+        long tCreate = System.nanoTime();
         long pid = Long.parseLong(Files.readString(dir.resolve("pid")).strip());
         NetworkAttachment net = network.attach(id, pid);
+        long tNet = System.nanoTime();
         HostCommand.check(crun("start", id));
         RunningSandbox running = new RunningSandbox(id, net.sandboxAddress(), pid, initToken);
         awaitHealthy(running, disk);
+        long tUp = System.nanoTime();
+        LOG.info("sandbox {} up in {} ms (disk {}, crun create {}, network {}, start to healthy {})", id,
+                ms(tUp - t0), ms(tDisk - t0), ms(tCreate - tDisk), ms(tNet - tCreate), ms(tUp - tNet));
         return running;
     }
 
@@ -339,14 +347,14 @@ public final class CrunRuntime implements SandboxRuntime {
 
     /** Runs a command inside a running sandbox with {@code crun exec} (tests and diagnostics, not the API path). */
     public HostCommand.Result exec(String sandboxId, List<String> command) {
-        List<String> full = crun("exec", sandboxId);
+        List<String> full = crun("exec", "--no-new-privs", sandboxId);
         full.addAll(command);
         return HostCommand.runWithin(full, 2, java.util.concurrent.TimeUnit.MINUTES);
     }
 
     /** Same as {@link #exec} as another user (uid:gid inside the sandbox). */
     public HostCommand.Result execAs(String sandboxId, String user, List<String> command) {
-        List<String> full = crun("exec", "--user", user, sandboxId);
+        List<String> full = crun("exec", "--no-new-privs", "--user", user, sandboxId);
         full.addAll(command);
         return HostCommand.runWithin(full, 2, java.util.concurrent.TimeUnit.MINUTES);
     }
@@ -388,6 +396,10 @@ public final class CrunRuntime implements SandboxRuntime {
             Thread.currentThread().interrupt();
             throw new RuntimeFailure("interrupted while creating sandbox", e);
         }
+    }
+
+    private static long ms(long nanos) {
+        return nanos / 1_000_000;
     }
 
     private static String tail(Path log) {

@@ -64,7 +64,8 @@ class IsolationTest {
         String status = Files.readString(Path.of("/proc/" + sandboxA.pid() + "/status"));
         assertThat(status.lines().filter(l -> l.startsWith("Uid:")).findFirst().orElseThrow())
                 .contains("100000").doesNotContain("\t0\t");
-        String inside = sh(a, "grep -E '^(NoNewPrivs|Seccomp|CapEff|CapBnd):' /proc/self/status").output();
+        // The sandbox's init (the agent, parent of every user process) and what it starts.
+        String inside = sh(a, "grep -E '^(NoNewPrivs|Seccomp|CapEff|CapBnd):' /proc/1/status").output();
         assertThat(inside).contains("NoNewPrivs:\t1").contains("Seccomp:\t2");
         long capBnd = Long.parseLong(inside.lines().filter(l -> l.startsWith("CapBnd:")).findFirst().orElseThrow()
                 .split("\\s+")[1], 16);

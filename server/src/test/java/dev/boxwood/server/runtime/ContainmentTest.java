@@ -1,0 +1,112 @@
+package dev.boxwood.server.runtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** A fork bomb, a memory bomb and a disk fill stay inside their sandbox; a neighbour and the host keep working. */
+class ContainmentTest {
+
+    static CrunRuntime runtime;
+    static CrunRuntime.Config config;
+    static String neighbour;
+
+    @BeforeAll
+    static void boot() {
+        String missing = TestSandboxes.missingPrerequisite();
+        assumeTrue(missing == null, missing);
+        config = TestSandboxes.stubConfig();
+        runtime = new CrunRuntime(config);
+        neighbour = TestSandboxes.newId();
+        runtime.start(TestSandboxes.spec(neighbour));
+    }
+
+    @AfterAll
+    static void tearDown() {
+        TestSandboxes.cleanUp(runtime, config);
+    }
+
+    private static HostCommand.Result sh(String id, String script) {
+        return runtime.exec(id, List.of("/bin/bash", "-c", script));
+    }
+
+    private static void neighbourAndHostStillWork() {
+        assertThat(sh(neighbour, "echo alive && echo data > /tmp/n && cat /tmp/n").output())
+                .contains("alive").contains("data");
+        assertThat(HostCommand.run(List.of("true")).ok()).isTrue();
+    }
+
+    @Test
+    void forkBombHitsThePidsLimit() throws InterruptedException {
+        String victim = TestSandboxes.newId();
+        runtime.start(TestSandboxes.spec(victim));
+        try {
+            // The bomb keeps running after timeout kills its first shell; output goes nowhere so exec returns.
+            sh(victim, "timeout -s KILL 5 bash -c 'f(){ f|f& }; f' >/dev/null 2>&1; echo done");
+            String cg = CrunRuntime.cgroupPath(victim);
+            // On a busy machine the bomb needs a while to reach the limit; wait for it (bounded), then check.
+            long deadline = System.nanoTime() + 120_000_000_000L;
+            while (Cgroups.readStat("pids", cg, "pids.events", "max") <= 0 && System.nanoTime() < deadline) {
+                assertThat(Cgroups.readLong("pids", cg, "pids.current")).isLessThanOrEqualTo(config.pidsLimit());
+                Thread.sleep(200);
+            }
+            assertThat(Cgroups.readStat("pids", cg, "pids.events", "max")).as("fork attempts refused").isPositive();
+            assertThat(Cgroups.readLong("pids", cg, "pids.current")).isPositive()
+                    .isLessThanOrEqualTo(config.pidsLimit());
+            neighbourAndHostStillWork();
+        } finally {
+            runtime.destroy(victim);
+        }
+        assertThat(Files.exists(Path.of("/sys/fs/cgroup/pids").resolve(CrunRuntime.cgroupPath(victim).substring(1))))
+                .isFalse();
+    }
+
+    @Test
+    void memoryBombIsKilledAtTheLimit() {
+        String victim = TestSandboxes.newId();
+        runtime.start(new SandboxSpec(victim, TestSandboxes.TEMPLATE, 1, 256, 512));
+        try {
+            HostCommand.Result bomb = sh(victim, "python3 -c '\na=[]\nwhile True: a.append(bytearray(32 << 20))\n'"
+                    + " >/dev/null 2>&1; echo rc=$?");
+            assertThat(bomb.output()).contains("rc=137"); // SIGKILL from the cgroup's OOM killer
+            String cg = CrunRuntime.cgroupPath(victim);
+            assertThat(Cgroups.readStat("memory", cg, "memory.oom_control", "oom_kill")).isPositive();
+            assertThat(Cgroups.readLong("memory", cg, "memory.max_usage_in_bytes")).isLessThanOrEqualTo(256L << 20);
+            // The sandbox itself survives its bomb.
+            assertThat(sh(victim, "echo still-here").output()).contains("still-here");
+            neighbourAndHostStillWork();
+        } finally {
+            runtime.destroy(victim);
+        }
+    }
+
+    @Test
+    void diskFillGetsEnospcAndCostsTheHostNoMoreThanTheDiskSize() throws Exception {
+        String victim = TestSandboxes.newId();
+        runtime.start(new SandboxSpec(victim, TestSandboxes.TEMPLATE, 1, 512, 128));
+        try {
+            HostCommand.Result fill = runtime.execAs(victim, "1000:1000", List.of("/bin/bash", "-c",
+                    "dd if=/dev/zero of=/home/user/fill bs=1M count=1000 2>&1; echo rc=$?"));
+            assertThat(fill.output()).contains("No space left on device").doesNotContain("rc=0");
+            ResourceUsage usage = runtime.usage(victim);
+            assertThat(usage.diskTotalBytes()).isLessThanOrEqualTo(128L << 20);
+            assertThat(usage.diskUsedBytes()).isGreaterThan(usage.diskTotalBytes() * 9 / 10);
+            Path image = config.dataDir().resolve("sandboxes").resolve(victim).resolve("disk.img");
+            assertThat(Files.size(image)).isLessThanOrEqualTo(128L << 20);
+            // Root inside is equally bounded, and freeing space works.
+            assertThat(sh(victim, "dd if=/dev/zero of=/root/more bs=1M count=50 2>&1; echo rc=$?").output())
+                    .contains("No space left on device");
+            assertThat(sh(victim, "rm /home/user/fill /root/more && echo x > /tmp/ok && cat /tmp/ok").output().strip())
+                    .isEqualTo("x");
+            neighbourAndHostStillWork();
+        } finally {
+            runtime.destroy(victim);
+        }
+    }
+}
