@@ -24,7 +24,8 @@ import org.eclipse.jetty.util.thread.VirtualThreadPool;
  * Entry point of the in-sandbox daemon (E2B's envd): HTTP/1.1 on 0.0.0.0:49983, every request on a virtual thread.
  * Environment: {@code BOXWOOD_AGENT_PORT} (default 49983), {@code BOXWOOD_AGENT_HOST} (default 0.0.0.0),
  * {@code BOXWOOD_INIT_TOKEN} (the secret {@code POST /init} must carry; when unset, /init is open, as in envd's
- * local debug mode).
+ * local debug mode). With {@code --train} it runs {@link dev.boxwood.agent.startup.Training} and exits (to build the
+ * JVM's AOT cache, {@code agent/target/boxwood-agent.aot}).
  */
 public final class Agent implements AutoCloseable {
     private final Server server;
@@ -36,6 +37,10 @@ public final class Agent implements AutoCloseable {
     }
 
     public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("--train")) {
+            dev.boxwood.agent.startup.Training.run();
+            return;
+        }
         String port = System.getenv().getOrDefault("BOXWOOD_AGENT_PORT", String.valueOf(Ports.AGENT));
         String host = System.getenv().getOrDefault("BOXWOOD_AGENT_HOST", "0.0.0.0");
         String initToken = System.getenv("BOXWOOD_INIT_TOKEN");

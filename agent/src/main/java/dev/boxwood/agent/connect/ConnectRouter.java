@@ -30,8 +30,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class ConnectRouter implements AgentHandler.Route {
     private static final Logger LOG = LoggerFactory.getLogger(ConnectRouter.class);
-    /** Largest request message: SendInput chunks and paths are far below it. */
-    public static final int MAX_MESSAGE = 16 << 20;
+    /**
+     * Largest request message. The agent runs with a 64 MiB heap, and a SendInput body is held three times over
+     * (raw, parsed, decoded), so a bigger cap would let a few concurrent calls exhaust it.
+     */
+    public static final int MAX_MESSAGE = 4 << 20;
 
     private final Map<String, Method> methods = new HashMap<>();
     private final Users users;

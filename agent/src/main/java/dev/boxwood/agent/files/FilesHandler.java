@@ -168,7 +168,8 @@ public final class FilesHandler implements AgentHandler.Route {
         MultiPartFormData.Parser parser = new MultiPartFormData.Parser(boundary);
         Files.createDirectories(spool);
         parser.setFilesDirectory(spool);
-        parser.setMaxMemoryFileSize(256 * 1024);
+        // small parts stay in memory, the rest are spooled: at most 1000 x 16 KiB on a 64 MiB heap
+        parser.setMaxMemoryFileSize(16 * 1024);
         parser.setMaxParts(1000);
         parser.setMaxLength(-1);
         parser.setMaxFileSize(-1);

@@ -31,6 +31,8 @@ final class ManagedProcess {
     private final List<Subscriber> subscribers = new CopyOnWriteArrayList<>();
     private final CompletableFuture<EndEvent> end = new CompletableFuture<>();
     private final AtomicLong pumped = new AtomicLong();
+    /** Pumps blocked handing output to a slow client: back-pressure, not a stuck pipe. */
+    private final java.util.concurrent.atomic.AtomicInteger delivering = new java.util.concurrent.atomic.AtomicInteger();
     private volatile int lastSignal;
     private volatile boolean stdinClosed;
 
@@ -98,12 +100,13 @@ final class ManagedProcess {
     }
 
     /**
-     * After the exit, lets the pumps finish what is still in the pipes, for as long as they make progress. A
-     * grandchild that keeps the pipe open would hold them forever, so a pump that is idle for a while is left behind.
+     * After the exit, lets the pumps finish what is still in the pipes: as long as they read more or wait on a slow
+     * client. A grandchild that keeps the pipe open (a background job) would hold them forever, so pumps that read
+     * nothing for a while are left behind and the end is reported without them.
      */
     private void drain(Thread[] pumps) throws InterruptedException {
         long seen = -1;
-        while (seen != pumped.get()) {
+        while (seen != pumped.get() || delivering.get() > 0) {
             seen = pumped.get();
             boolean done = true;
             for (Thread t : pumps) {
@@ -162,9 +165,14 @@ final class ManagedProcess {
     }
 
     private void publish(ProcessEvent event) throws InterruptedException {
-        for (Subscriber s : subscribers) {
-            if (s.isClosed()) subscribers.remove(s);
-            else s.deliver(event);
+        delivering.incrementAndGet();
+        try {
+            for (Subscriber s : subscribers) {
+                if (s.isClosed()) subscribers.remove(s);
+                else s.deliver(event);
+            }
+        } finally {
+            delivering.decrementAndGet();
         }
     }
 

@@ -236,6 +236,21 @@ class ProcessServiceTest {
     }
 
     @Test
+    void aBackgroundJobHoldingTheOutputPipeDoesNotHoldTheEnd() throws Exception {
+        java.nio.file.Path pidFile = java.nio.file.Files.createTempFile("bg", ".pid");
+        try {
+            List<Frame> frames = run("sleep 600 & echo $! > " + pidFile + "; echo foreground done",
+                    "Authorization", basic("root"));
+            assertThat(output(frames, "stdout")).isEqualTo("foreground done\n");
+            assertThat(end(frames).path("status").asText()).isEqualTo("exit status 0");
+        } finally {
+            String pid = java.nio.file.Files.readString(pidFile).trim();
+            if (!pid.isEmpty()) TestAgent.run("kill", "-9", pid);
+            java.nio.file.Files.delete(pidFile);
+        }
+    }
+
+    @Test
     void processesEndedAreNoLongerListed() throws Exception {
         List<Frame> frames = run("true");
         int pid = frames.getFirst().event().path("start").path("pid").asInt();
