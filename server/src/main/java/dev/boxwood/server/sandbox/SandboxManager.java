@@ -387,8 +387,16 @@ public final class SandboxManager implements AutoCloseable {
 
     // ---- metrics ------------------------------------------------------------------------------------------------
 
+    private final java.util.concurrent.atomic.AtomicBoolean sampling = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /** One round over all live sandboxes; a round still running (slow disks) makes the next one skip. */
     private void sampleAll() {
-        for (LiveSandbox s : live.values()) sample(s);
+        if (!sampling.compareAndSet(false, true)) return;
+        try {
+            for (LiveSandbox s : live.values()) sample(s);
+        } finally {
+            sampling.set(false);
+        }
     }
 
     private void sample(LiveSandbox s) {
