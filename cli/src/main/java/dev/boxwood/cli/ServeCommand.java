@@ -77,10 +77,16 @@ final class ServeCommand implements Callable<Integer> {
             }
         }
 
-        SandboxRuntime sandboxRuntime = createRuntime(runtime, config);
-        BoxwoodServer server = new BoxwoodServer(config, sandboxRuntime);
-        String key = apiKey(server.teams(), dataDir.resolve("api-key"));
-        server.start();
+        BoxwoodServer server;
+        String key;
+        try {
+            server = new BoxwoodServer(config, createRuntime(runtime, config));
+            key = apiKey(server.teams(), dataDir.resolve("api-key"));
+            server.start();
+        } catch (IllegalStateException | dev.boxwood.server.runtime.RuntimeFailure e) {
+            System.err.println("boxwood serve: " + e.getMessage());
+            return 1;
+        }
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             // Sandboxes keep running; the next start reattaches them.
             System.err.println("boxwood serve: shutting down (sandboxes keep running)");

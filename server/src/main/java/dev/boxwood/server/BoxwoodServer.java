@@ -11,7 +11,14 @@ import dev.boxwood.server.sandbox.Templates;
 import dev.boxwood.server.store.Database;
 import dev.boxwood.server.store.SandboxStore;
 import dev.boxwood.server.store.TeamStore;
+import java.io.IOException;
 import java.net.URI;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.concurrent.Executors;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HttpConfiguration;
@@ -32,10 +39,21 @@ public final class BoxwoodServer implements AutoCloseable {
     private final SandboxManager sandboxes;
     private final Server jetty;
     private final ServerConnector connector;
+    private final FileChannel dataDirLock;
 
     public BoxwoodServer(Config config, SandboxRuntime runtime) {
         this.config = config;
-        this.database = new Database(config.databaseFile());
+        this.dataDirLock = lockDataDir(config.dataDir());
+        try {
+            this.database = new Database(config.databaseFile());
+        } catch (RuntimeException e) {
+            try {
+                dataDirLock.close();
+            } catch (IOException ignored) {
+                // failing anyway
+            }
+            throw e;
+        }
         this.teams = new TeamStore(database);
         this.store = new SandboxStore(database);
         Templates templates = new Templates(config.templatesDir());
@@ -105,5 +123,35 @@ public final class BoxwoodServer implements AutoCloseable {
         }
         sandboxes.close();
         database.close();
+        try {
+            dataDirLock.close();
+        } catch (IOException ignored) {
+            // the lock goes with the process anyway
+        }
+    }
+
+    /**
+     * Two servers on one data dir would both reattach, time out and kill the same sandboxes; the second one is
+     * refused instead.
+     */
+    private static FileChannel lockDataDir(Path dataDir) {
+        try {
+            Files.createDirectories(dataDir);
+            FileChannel channel = FileChannel.open(dataDir.resolve("server.lock"), StandardOpenOption.CREATE,
+                    StandardOpenOption.WRITE);
+            FileLock lock;
+            try {
+                lock = channel.tryLock();
+            } catch (OverlappingFileLockException e) {
+                lock = null;
+            }
+            if (lock == null) {
+                channel.close();
+                throw new IllegalStateException("another Boxwood server is already using the data directory " + dataDir);
+            }
+            return channel;
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot lock the data directory " + dataDir + ": " + e.getMessage(), e);
+        }
     }
 }

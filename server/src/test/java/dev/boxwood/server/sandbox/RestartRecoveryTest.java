@@ -71,6 +71,16 @@ class RestartRecoveryTest {
         assertThat(runtime.boxes).isEmpty();
     }
 
+    @Test
+    void aSecondServerOnTheSameDataDirIsRefused(@TempDir Path dir) {
+        try (TestServer first = new TestServer(dir)) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> new TestServer(dir))
+                    .hasMessageContaining("another Boxwood server is already using the data directory");
+            assertThat(first.call("GET", "/health", null, null).statusCode()).isEqualTo(200);
+        }
+        new TestServer(dir).close(); // the lock goes with the server
+    }
+
     static String create(TestServer s, String key, String body) throws Exception {
         var r = s.call("POST", "/v2/sandboxes", key, body);
         assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
