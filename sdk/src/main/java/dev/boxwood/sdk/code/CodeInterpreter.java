@@ -29,6 +29,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * contexts. {@code Sandbox} exposes it as {@code runCode} and the {@code *CodeContext} methods.
  */
 public final class CodeInterpreter {
+    /** How long a closed interpreter port is waited for (see {@link #open}). */
+    static final Duration PORT_OPEN_GRACE = Duration.ofSeconds(20);
+
     private final String baseUrl;
     private final String sandboxId;
     private final String accessToken;
@@ -66,11 +69,7 @@ public final class CodeInterpreter {
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofByteArray(Json.bytes(body)))
                 .build();
-        HttpResponse<InputStream> response = Http.send(request, HttpResponse.BodyHandlers.ofInputStream());
-        if (response.statusCode() != 200) {
-            throw error(response.statusCode(), Http.drain(response.body()));
-        }
-        InputStream in = response.body();
+        InputStream in = open(request).body();
         AtomicBoolean timedOut = new AtomicBoolean();
         if (!options.timeout().isZero()) {
             // Closing the body drops the connection, which is how the interpreter learns to interrupt the kernel.
@@ -138,12 +137,42 @@ public final class CodeInterpreter {
     }
 
     private JsonNode send(HttpRequest request) {
-        HttpResponse<byte[]> response = Http.send(request, HttpResponse.BodyHandlers.ofByteArray());
-        if (response.statusCode() < 200 || response.statusCode() >= 300) {
-            throw error(response.statusCode(), response.body());
+        byte[] body;
+        try (InputStream in = open(request).body()) {
+            body = in.readAllBytes();
+        } catch (IOException e) {
+            throw new SandboxException("reading the interpreter's answer failed: " + e.getMessage(), e);
         }
-        JsonNode n = Json.parseOrNull(response.body());
+        JsonNode n = Json.parseOrNull(body);
         return n == null ? Json.MAPPER.missingNode() : n;
+    }
+
+    /**
+     * Sends a request and returns a 2xx response. A proxy answer "the sandbox is running but port is not open" is
+     * retried for a short while: the interpreter starts alongside the sandbox and may open its port just after
+     * the sandbox is reported ready, and a request that reached no port is safe to send again.
+     */
+    private HttpResponse<InputStream> open(HttpRequest request) {
+        long deadline = System.nanoTime() + PORT_OPEN_GRACE.toNanos();
+        while (true) {
+            HttpResponse<InputStream> response = Http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+            int status = response.statusCode();
+            if (status >= 200 && status < 300) {
+                return response;
+            }
+            byte[] body = Http.drain(response.body());
+            boolean portClosed = status == 502
+                    && new String(body, StandardCharsets.UTF_8).contains("port is not open");
+            if (!portClosed || System.nanoTime() > deadline) {
+                throw error(status, body);
+            }
+            try {
+                Thread.sleep(250);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw error(status, body);
+            }
+        }
     }
 
     private HttpRequest.Builder request(String path, Duration timeout) {

@@ -24,6 +24,7 @@ class CodeInterpreterTest extends SandboxPerClass {
     protected String template() {
         return TEMPLATE;
     }
+
     @Test
     void lastExpressionIsTheMainResult() {
         Execution e = sandbox.runCode("1 + 1");
