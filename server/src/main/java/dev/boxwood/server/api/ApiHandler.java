@@ -116,6 +116,11 @@ public final class ApiHandler extends Handler.Abstract {
             }
             return;
         }
+        if (s[0].equals("sandboxes") && s.length == 2 && !v2 && s[1].equals("metrics")) {
+            expect(method, "GET");
+            latestMetrics(request, response, callback, team);
+            return;
+        }
         if (s[0].equals("sandboxes") && s.length == 2 && !v2) {
             String id = s[1];
             switch (method) {
@@ -303,6 +308,21 @@ public final class ApiHandler extends Handler.Abstract {
         Instant to = epochSeconds(q.getValue("end"), "end");
         List<Wire.SandboxMetric> out = sandboxes.metrics(team, id, from, to).stream().map(ApiHandler::metric).toList();
         HttpJson.write(response, callback, 200, out);
+    }
+
+    /** {@code GET /sandboxes/metrics?sandbox_ids=a,b}: the latest sample of each of the team's sandboxes named. */
+    private void latestMetrics(Request request, Response response, Callback callback, Team team) {
+        java.util.Set<String> ids = new java.util.LinkedHashSet<>();
+        for (String v : Request.extractQueryParameters(request).getValuesOrEmpty("sandbox_ids")) {
+            for (String id : v.split(",")) if (!id.isBlank()) ids.add(id.trim());
+        }
+        if (ids.size() > 100) throw ApiException.badRequest("at most 100 sandbox_ids are allowed");
+        Map<String, Wire.SandboxMetric> out = new java.util.LinkedHashMap<>();
+        for (String id : ids) {
+            List<Metric> all = sandboxes.metrics(team, id, null, null);
+            if (!all.isEmpty()) out.put(id, metric(all.getLast()));
+        }
+        HttpJson.write(response, callback, 200, Map.of("sandboxes", out));
     }
 
     private static Wire.SandboxMetric metric(Metric m) {

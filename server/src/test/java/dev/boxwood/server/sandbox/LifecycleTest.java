@@ -197,6 +197,9 @@ class LifecycleTest {
         assertThat(m.get("memTotal").asLong()).isEqualTo(512L << 20);
         long future = Instant.now().plusSeconds(3600).getEpochSecond();
         assertThat(ok(s.call("GET", "/sandboxes/" + id + "/metrics?start=" + future, key, null), 200)).isEmpty();
+        JsonNode batch = ok(s.call("GET", "/sandboxes/metrics?sandbox_ids=" + id, key, null), 200);
+        assertThat(batch.get("sandboxes").get(id).get("memTotal").asLong()).isEqualTo(512L << 20);
+        assertThat(s.call("GET", "/sandboxes/metrics?sandbox_ids=" + id + ",nosuchsandbox", key, null).statusCode()).isEqualTo(404);
         JsonNode templates = ok(s.call("GET", "/templates", key, null), 200);
         assertThat(templates.findValuesAsText("templateID")).contains("base");
         assertThat(templates.get(0).get("spawnCount").asLong()).isEqualTo(1);
