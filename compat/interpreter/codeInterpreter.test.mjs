@@ -49,17 +49,22 @@ describe('code interpreter', () => {
     assert.match(execution.error.traceback, /ZeroDivisionError/)
   })
 
+  // E2B's kernels show a str result without quotes (its tests expect 'supertest', not "'supertest'").
   it('sees sandbox-wide envs and per-call envs, which do not leak', async () => {
-    assert.equal((await sandbox.runCode('import os; os.environ.get("COMPAT_WIDE")')).text, "'wide value'")
+    assert.equal((await sandbox.runCode('import os; os.environ.get("COMPAT_WIDE")')).text, 'wide value')
     const withEnv = await sandbox.runCode('import os; os.environ.get("COMPAT_CALL")', { envs: { COMPAT_CALL: 'call value' } })
-    assert.equal(withEnv.text, "'call value'")
-    assert.equal((await sandbox.runCode('import os; os.environ.get("COMPAT_CALL")')).text, undefined)
+    assert.equal(withEnv.text, 'call value')
+    assert.equal((await sandbox.runCode('import os; os.environ.get("COMPAT_CALL", "unset")')).text, 'unset')
+    const overridden = await sandbox.runCode('import os; os.environ["COMPAT_WIDE"]', { envs: { COMPAT_WIDE: 'call wins' } })
+    assert.equal(overridden.text, 'call wins')
+    assert.equal((await sandbox.runCode('import os; os.environ["COMPAT_WIDE"]')).text, 'wide value')
   })
 
   it('runs in separate contexts with their own state and cwd', async () => {
     const context = await sandbox.createCodeContext({ cwd: '/tmp' })
     assert.equal(context.cwd, '/tmp')
-    assert.equal((await sandbox.runCode('import os; os.getcwd()', { context })).text, "'/tmp'")
+    assert.equal((await sandbox.runCode('import os; os.getcwd()', { context })).text, '/tmp')
+    assert.equal((await sandbox.runCode('import os; os.getcwd()')).text, '/home/user')
     await sandbox.runCode('only_here = 1', { context })
     const elsewhere = await sandbox.runCode('only_here')
     assert.equal(elsewhere.error?.name, 'NameError')
