@@ -264,6 +264,34 @@ def __boxwood_install():
                     return None
             return None
 
+    # ipykernel sends whatever a stream buffered in one message, however big (a flood can make one of tens of MB).
+    # The agent drops messages over 8 MiB, so keep each one to about 1 MiB: split big writes, flush big buffers.
+    def bound_messages(stream, limit=1 << 20):
+        write, flush = stream.write, stream.flush
+
+        def bounded_write(text):
+            if isinstance(text, str) and len(text) > limit:
+                for start in range(0, len(text), limit):
+                    write(text[start:start + limit])
+                    flush()
+                return len(text)
+            written = write(text)
+            buffer = getattr(stream, "_buffer", None)
+            if buffer is not None and hasattr(buffer, "tell") and buffer.tell() > limit:
+                flush()
+            return written
+
+        try:
+            stream.write = bounded_write
+        except (AttributeError, TypeError):
+            pass
+
+    import sys
+
+    for stream in (sys.stdout, sys.stderr):
+        if type(stream).__name__ == "OutStream":
+            bound_messages(stream)
+
     formatters = ip.display_formatter.formatters
     formatters["e2b/chart"] = ChartFormatter(parent=ip.display_formatter)
     formatters["e2b/data"] = DataFormatter(parent=ip.display_formatter)

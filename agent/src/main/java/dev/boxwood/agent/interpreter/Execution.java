@@ -28,7 +28,8 @@ final class Execution implements Kernel.Listener {
     private boolean idle;
     private boolean replied;
     private boolean finished;
-    private long idleSinceNanos;
+    private boolean lostMessages;
+    private long lastMessageNanos = System.nanoTime();
     private String diedReason;
 
     Execution(String language, long maxPendingBytes, long maxStreamBytes) {
@@ -40,6 +41,7 @@ final class Execution implements Kernel.Listener {
     @Override
     public synchronized void onMessage(KernelMessage message) {
         if (finished) return;
+        lastMessageNanos = System.nanoTime();
         JsonNode content = message.content();
         switch (message.msgType()) {
             case "execute_input" -> offer(new OutputItem.ExecutionCount(content.path("execution_count").asInt()));
@@ -55,7 +57,6 @@ final class Execution implements Kernel.Listener {
             case "status" -> {
                 if ("idle".equals(content.path("execution_state").asText())) {
                     idle = true;
-                    idleSinceNanos = System.nanoTime();
                     finishIfComplete();
                 }
             }
@@ -145,15 +146,22 @@ final class Execution implements Kernel.Listener {
     }
 
     /**
-     * Ends an execution whose idle status came but whose reply never will (the reply can be lost when a kernel's
-     * connection is reset, e.g. after an oversized message); returns true if it did.
+     * Ends an execution that got only one of its two end signals (idle status on iopub, execute_reply on shell)
+     * and has heard nothing for {@code graceNanos}: a message can be lost when an oversized one makes ZeroMQ drop and
+     * re-open the connection. Returns true if it ended it.
      */
     synchronized boolean finishIfStale(long graceNanos) {
-        if (!finished && idle && System.nanoTime() - idleSinceNanos > graceNanos) {
+        if (!finished && (idle || replied) && System.nanoTime() - lastMessageNanos > graceNanos) {
+            lostMessages = true;
             finish();
             return true;
         }
         return false;
+    }
+
+    /** True when the execution ended without one of its end signals: the kernel's iopub needs a resync. */
+    synchronized boolean lostMessages() {
+        return lostMessages;
     }
 
     /** Ends the execution from outside (timeout, lost kernel): an error line, then the end marker. */

@@ -41,7 +41,7 @@ public final class Interpreter implements AutoCloseable {
     public record ExecuteRequest(String code, String contextId, String language, Map<String, String> envVars,
                                  Long timeoutMillis, String accessToken) {}
 
-    private static final long STALE_IDLE_NANOS = TimeUnit.SECONDS.toNanos(2);
+    private static final long HALF_DONE_GRACE_NANOS = TimeUnit.SECONDS.toNanos(3);
     private static final long PROBE_MILLIS = 250;
 
     private final InterpreterConfig config;
@@ -342,7 +342,7 @@ public final class Interpreter implements AutoCloseable {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (System.nanoTime() < deadline) {
                 OutputItem item = quiet.poll(100);
-                if (item instanceof OutputItem.EndOfExecution || quiet.finishIfStale(STALE_IDLE_NANOS)) return;
+                if (item instanceof OutputItem.EndOfExecution || quiet.finishIfStale(HALF_DONE_GRACE_NANOS)) return;
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -367,7 +367,7 @@ public final class Interpreter implements AutoCloseable {
                 }
                 OutputItem item = execution.poll(wait);
                 if (item == null) {
-                    if (execution.finishIfStale(STALE_IDLE_NANOS)) continue;
+                    if (execution.finishIfStale(HALF_DONE_GRACE_NANOS)) continue;
                     if (!timedOut && System.nanoTime() >= deadline) {
                         timedOut = true;
                         kernel.interrupt();
@@ -400,6 +400,7 @@ public final class Interpreter implements AutoCloseable {
             }
         }
         kernel.forget(id);
+        if (execution.lostMessages() && kernel.isAlive()) kernel.awaitIopub(config.interruptGrace());
         if (execution.diedReason() != null && !context.removed()) {
             awaitKernel(context.kernel());
         }
@@ -419,7 +420,7 @@ public final class Interpreter implements AutoCloseable {
     private boolean awaitFinish(Execution execution) {
         long deadline = System.nanoTime() + config.interruptGrace().toNanos();
         while (System.nanoTime() < deadline) {
-            if (execution.isFinished() || execution.finishIfStale(STALE_IDLE_NANOS)) return true;
+            if (execution.isFinished() || execution.finishIfStale(HALF_DONE_GRACE_NANOS)) return true;
             try {
                 Thread.sleep(20);
             } catch (InterruptedException e) {

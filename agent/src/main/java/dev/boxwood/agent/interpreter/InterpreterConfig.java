@@ -26,7 +26,7 @@ public record InterpreterConfig(Path runDir, Path defaultCwd, List<Path> kernelD
                                 Duration keepalive, Duration kernelStartup, Duration interruptGrace) {
 
     public static final long DEFAULT_MAX_STREAM_BYTES = 32L << 20;
-    public static final long DEFAULT_MAX_PENDING_BYTES = 16L << 20;
+    public static final long DEFAULT_MAX_PENDING_BYTES = 4L << 20;
 
     /** The configuration inside a sandbox; env {@code BOXWOOD_INTERPRETER_MAX_OUTPUT_BYTES} overrides the limit. */
     public static InterpreterConfig defaults(Function<String, Map<String, String>> sandboxEnv) {

@@ -29,7 +29,7 @@ import org.eclipse.jetty.util.thread.VirtualThreadPool;
 public final class InterpreterServer implements AutoCloseable {
     public static final int PORT = 49999;
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final long MAX_REQUEST_BYTES = 16L << 20;
+    private static final long MAX_REQUEST_BYTES = 4L << 20;
 
     private final Interpreter interpreter;
     private final Server server;
@@ -163,7 +163,7 @@ public final class InterpreterServer implements AutoCloseable {
         try (java.io.InputStream in = Content.Source.asInputStream(request)) {
             bytes = in.readNBytes((int) MAX_REQUEST_BYTES + 1);
         }
-        if (bytes.length > MAX_REQUEST_BYTES) throw new InterpreterException(413, "Request body over 16 MiB");
+        if (bytes.length > MAX_REQUEST_BYTES) throw new InterpreterException(413, "Request body over 4 MiB");
         String text = new String(bytes, StandardCharsets.UTF_8);
         if (text.isBlank()) return JSON.createObjectNode();
         try {

@@ -360,6 +360,25 @@ class InterpreterServerTest {
     }
 
     @Test
+    void oversizedMessageIsDroppedWithoutHangingTheContext() throws Exception {
+        String id = JSON.readTree(send("POST", "/contexts", "{}").body()).path("id").asText();
+        // One 20 MB stream message: over the agent's per-message limit, so ZeroMQ drops it (and the connection).
+        List<JsonNode> lines = run(Map.of("code", "import sys\nsys.stdout.write('x' * 20_000_000)\nsys.stdout.flush()",
+                "context_id", id));
+        assertThat(ofType(lines, "stdout").stream().mapToLong(l -> l.path("text").asText().length()).sum())
+                .isLessThanOrEqualTo(1 << 20);
+        assertThat(mainResult(run(Map.of("code", "'fine'", "context_id", id))).path("text").asText()).isEqualTo("fine");
+        // A 20 MB display_data cannot be split: ZeroMQ drops it with the connection, and the context recovers.
+        List<JsonNode> huge = run(Map.of("code",
+                "from IPython.display import display\ndisplay({'text/plain': 'y' * 20_000_000}, raw=True)",
+                "context_id", id));
+        assertThat(ofType(huge, "result")).isEmpty();
+        assertThat(mainResult(run(Map.of("code", "'still fine'", "context_id", id))).path("text").asText())
+                .isEqualTo("still fine");
+        send("DELETE", "/contexts/" + id, null);
+    }
+
+    @Test
     void deadKernelIsReportedAndReplaced() throws Exception {
         String id = JSON.readTree(send("POST", "/contexts", "{}").body()).path("id").asText();
         run(Map.of("code", "doomed = 1", "context_id", id));

@@ -111,9 +111,41 @@ public final class Kernel implements AutoCloseable {
                 + " s: " + outputTail());
     }
 
+    /**
+     * Renews the iopub subscription and waits until it delivers: after ZeroMQ dropped the connection over an
+     * oversized message, output sent before the subscription is back would be lost. Returns false on timeout.
+     */
+    public boolean awaitIopub(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        CountDownLatch heard = new CountDownLatch(1);
+        Listener probe = new Listener() {
+            public void onMessage(KernelMessage message) {
+                if (message.channel() == Channel.IOPUB) heard.countDown();
+            }
+
+            public void onKernelDied(String reason, boolean expected) {
+                heard.countDown();
+            }
+        };
+        connection.resubscribe();
+        try {
+            while (System.nanoTime() < deadline && process.isAlive()) {
+                String id = java.util.UUID.randomUUID().toString();
+                listeners.put(id, probe);
+                connection.send(Channel.SHELL, "kernel_info_request", JSON.createObjectNode(), id);
+                boolean ok = heard.await(300, TimeUnit.MILLISECONDS);
+                listeners.remove(id);
+                if (ok) return true;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return false;
+    }
+
     private void dispatch(KernelMessage message) {
         if (message.channel() == Channel.IOPUB) sawIopub = true;
-        if ("kernel_info_reply".equals(message.msgType())) {
+        if ("kernel_info_reply".equals(message.msgType()) && !listeners.containsKey(message.parentId())) {
             infoReplied.countDown();
             return;
         }

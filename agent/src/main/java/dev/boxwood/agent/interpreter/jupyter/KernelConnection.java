@@ -25,8 +25,11 @@ import org.zeromq.ZMQ;
  * every incoming message is handed to {@code sink} on the I/O thread (the sink must not block).
  */
 public final class KernelConnection implements AutoCloseable {
-    /** Bigger messages make the kernel's connection drop instead of the agent's heap fill up. */
-    public static final long MAX_MESSAGE_BYTES = 64L << 20;
+    /**
+     * Bigger messages make the kernel's connection drop (ZeroMQ reconnects; the message is lost) instead of the
+     * agent's heap filling up: sandboxes run the agent with a small heap (-Xmx64m).
+     */
+    public static final long MAX_MESSAGE_BYTES = 8L << 20;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final byte[] DELIMITER = "<IDS|MSG>".getBytes(StandardCharsets.US_ASCII);
 
@@ -41,6 +44,7 @@ public final class KernelConnection implements AutoCloseable {
     private final ZContext zmq = new ZContext(1);
     private final Thread ioThread;
     private volatile boolean open = true;
+    private volatile boolean resubscribe;
 
     public KernelConnection(ConnectionInfo info, String name, Consumer<KernelMessage> sink) throws IOException {
         this.info = info;
@@ -91,45 +95,67 @@ public final class KernelConnection implements AutoCloseable {
         }
     }
 
+    /**
+     * Replaces the iopub subscription with a fresh one. After an oversized message, ZeroMQ drops the connection
+     * and does not always come back, so whoever notices lost messages asks for a new socket.
+     */
+    public void resubscribe() {
+        resubscribe = true;
+        wake();
+    }
+
+    private ZMQ.Socket subscribe() {
+        ZMQ.Socket iopub = zmq.createSocket(SocketType.SUB);
+        iopub.setLinger(0);
+        iopub.setMaxMsgSize(MAX_MESSAGE_BYTES);
+        iopub.subscribe(ZMQ.SUBSCRIPTION_ALL);
+        iopub.connect(info.endpoint(info.iopubPort()));
+        return iopub;
+    }
+
     private void run() {
         try {
             ZMQ.Socket shell = zmq.createSocket(SocketType.DEALER);
             ZMQ.Socket control = zmq.createSocket(SocketType.DEALER);
-            ZMQ.Socket iopub = zmq.createSocket(SocketType.SUB);
             byte[] identity = session.getBytes(StandardCharsets.US_ASCII);
-            for (ZMQ.Socket s : List.of(shell, control, iopub)) {
+            for (ZMQ.Socket s : List.of(shell, control)) {
                 s.setLinger(0);
                 s.setMaxMsgSize(MAX_MESSAGE_BYTES);
+                s.setIdentity(identity);
             }
-            shell.setIdentity(identity);
-            control.setIdentity(identity);
-            iopub.subscribe(ZMQ.SUBSCRIPTION_ALL);
             shell.connect(info.endpoint(info.shellPort()));
             control.connect(info.endpoint(info.controlPort()));
-            iopub.connect(info.endpoint(info.iopubPort()));
-
-            ZMQ.Poller poller = zmq.createPoller(4);
-            int iShell = poller.register(shell, ZMQ.Poller.POLLIN);
-            int iControl = poller.register(control, ZMQ.Poller.POLLIN);
-            int iIopub = poller.register(iopub, ZMQ.Poller.POLLIN);
-            int iWake = poller.register(wakeup.source(), ZMQ.Poller.POLLIN);
+            ZMQ.Socket iopub = subscribe();
             ByteBuffer drain = ByteBuffer.allocate(256);
             while (open && !Thread.currentThread().isInterrupted()) {
-                poller.poll(1000);
-                if (poller.pollin(iWake)) {
-                    while (wakeup.source().read(drain.clear()) > 0) { /* drained */ }
+                if (resubscribe) {
+                    resubscribe = false;
+                    zmq.destroySocket(iopub);
+                    iopub = subscribe();
                 }
-                Outgoing out;
-                while ((out = outbox.poll()) != null) {
-                    ZMQ.Socket target = out.channel() == Channel.CONTROL ? control : shell;
-                    for (int i = 0; i < out.frames().size(); i++) {
-                        byte[] frame = out.frames().get(i);
-                        if (i < out.frames().size() - 1) target.sendMore(frame); else target.send(frame);
+                try (ZMQ.Poller poller = zmq.createPoller(4)) {
+                    int iShell = poller.register(shell, ZMQ.Poller.POLLIN);
+                    int iControl = poller.register(control, ZMQ.Poller.POLLIN);
+                    int iIopub = poller.register(iopub, ZMQ.Poller.POLLIN);
+                    int iWake = poller.register(wakeup.source(), ZMQ.Poller.POLLIN);
+                    while (open && !resubscribe && !Thread.currentThread().isInterrupted()) {
+                        poller.poll(1000);
+                        if (poller.pollin(iWake)) {
+                            while (wakeup.source().read(drain.clear()) > 0) { /* drained */ }
+                        }
+                        Outgoing out;
+                        while ((out = outbox.poll()) != null) {
+                            ZMQ.Socket target = out.channel() == Channel.CONTROL ? control : shell;
+                            for (int i = 0; i < out.frames().size(); i++) {
+                                byte[] frame = out.frames().get(i);
+                                if (i < out.frames().size() - 1) target.sendMore(frame); else target.send(frame);
+                            }
+                        }
+                        if (poller.pollin(iIopub)) receiveAll(iopub, Channel.IOPUB);
+                        if (poller.pollin(iShell)) receiveAll(shell, Channel.SHELL);
+                        if (poller.pollin(iControl)) receiveAll(control, Channel.CONTROL);
                     }
                 }
-                if (poller.pollin(iIopub)) receiveAll(iopub, Channel.IOPUB);
-                if (poller.pollin(iShell)) receiveAll(shell, Channel.SHELL);
-                if (poller.pollin(iControl)) receiveAll(control, Channel.CONTROL);
             }
         } catch (RuntimeException | IOException e) {
             if (open) System.err.println("interpreter: kernel I/O stopped: " + e);
