@@ -130,6 +130,25 @@ class ApiBadInputTest {
     }
 
     @Test
+    void jettyLevelErrorsAreJsonToo() throws Exception {
+        String oversized = raw("GET /v2/sandboxes HTTP/1.1\r\nHost: localhost\r\nX-Big: " + "x".repeat(64 * 1024)
+                + "\r\nConnection: close\r\n\r\n");
+        assertThat(oversized).startsWith("HTTP/1.1 431").contains("\"code\":431");
+        String badChunk = raw("POST /v2/sandboxes HTTP/1.1\r\nHost: localhost\r\nX-API-Key: " + key
+                + "\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n");
+        assertThat(badChunk).startsWith("HTTP/1.1 400").contains("\"code\":400");
+    }
+
+    static String raw(String request) throws Exception {
+        try (java.net.Socket socket = new java.net.Socket(s.server.uri().getHost(), s.server.uri().getPort())) {
+            socket.setSoTimeout(30_000);
+            socket.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+            return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    @Test
     void chunkedBodiesAndUnderscoreHeadersAreAccepted() throws Exception {
         HttpRequest request = HttpRequest.newBuilder(s.uri("/v2/sandboxes"))
                 .header("X-API-Key", key)
