@@ -180,12 +180,18 @@ public final class FilesystemService {
     private void watchDir(Call call, WatchDirRequest request, StreamSink<WatchDirResponse> sink) throws Exception {
         Path dir = watchable(call, request.path());
         BlockingQueue<FilesystemEvent> events = new ArrayBlockingQueue<>(4096);
-        try (Watcher watcher = new Watcher(dir, request.recursive(), request.includeEntry(), e -> {
-            if (!events.offer(e)) {
-                events.poll(); // a client that cannot keep up loses the oldest events, not the agent's heap
-                events.offer(e);
-            }
-        })) {
+        Watcher opened;
+        try {
+            opened = new Watcher(dir, request.recursive(), request.includeEntry(), e -> {
+                if (!events.offer(e)) {
+                    events.poll(); // a client that cannot keep up loses the oldest events, not the agent's heap
+                    events.offer(e);
+                }
+            });
+        } catch (IOException e) {
+            throw Failures.of(e, dir);
+        }
+        try (Watcher watcher = opened) {
             sink.send(WatchDirResponse.ofStart());
             while (sink.isOpen()) {
                 long wait = call.hasDeadline() ? call.deadlineNanos() - System.nanoTime() : 1_000_000_000L;

@@ -165,8 +165,16 @@ class FilesystemServiceTest {
             Files.writeString(dir.resolve("later/x.txt"), "x");
             until(s, "later/x.txt", "EVENT_TYPE_WRITE");
 
-            Files.delete(dir.resolve("later/x.txt"));
-            until(s, "later/x.txt", "EVENT_TYPE_REMOVE");
+            Files.move(dir.resolve("later/x.txt"), dir.resolve("later/y.txt"));
+            until(s, "later/x.txt", "EVENT_TYPE_RENAME");
+            until(s, "later/y.txt", "EVENT_TYPE_CREATE");
+            Files.setPosixFilePermissions(dir.resolve("later/y.txt"),
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+            assertThat(until(s, "later/y.txt", "EVENT_TYPE_CHMOD").path("entry").path("permissions").asText())
+                    .isEqualTo("-rw-------");
+
+            Files.delete(dir.resolve("later/y.txt"));
+            until(s, "later/y.txt", "EVENT_TYPE_REMOVE");
         }
     }
 
@@ -176,6 +184,17 @@ class FilesystemServiceTest {
             assertThat(f.isEnd()).as("stream ended: " + f.json()).isFalse();
             JsonNode e = f.json().path("filesystem");
             if (e.path("name").asText().equals(name) && e.path("type").asText().equals(type)) return e;
+        }
+    }
+
+    @Test
+    void removingTheWatchedDirectoryEndsTheStream() throws Exception {
+        Path dir = TestAgent.scratch("fs-watch-gone");
+        try (var s = c.stream("filesystem.Filesystem/WatchDir", "{\"path\":" + q(dir) + "}")) {
+            assertThat(s.next().json().has("start")).isTrue();
+            Files.delete(dir);
+            List<Frame> rest = s.rest();
+            assertThat(rest.getLast().json().path("error").path("code").asText()).isEqualTo("not_found");
         }
     }
 
