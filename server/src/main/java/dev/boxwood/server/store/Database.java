@@ -55,7 +55,7 @@ public final class Database implements AutoCloseable {
         T run(Connection c) throws SQLException;
     }
 
-    /** Runs {@code work} on a pooled connection (auto-commit unless the work opens a transaction itself). */
+    /** Runs {@code work} on a pooled connection, in auto-commit mode. */
     public <T> T with(Work<T> work) {
         Connection c;
         try {
@@ -71,23 +71,6 @@ public final class Database implements AutoCloseable {
         } finally {
             pool.add(c);
         }
-    }
-
-    /** Runs {@code work} in one transaction, rolled back if it throws. */
-    public <T> T inTransaction(Work<T> work) {
-        return with(c -> {
-            c.setAutoCommit(false);
-            try {
-                T result = work.run(c);
-                c.commit();
-                return result;
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
-            } finally {
-                c.setAutoCommit(true);
-            }
-        });
     }
 
     @Override

@@ -16,23 +16,18 @@ public final class TeamStore {
         this.db = db;
     }
 
-    /** The team called {@code name}, created if it does not exist yet. */
+    /** The team called {@code name}, created if it does not exist yet (safe against concurrent callers). */
     public Team ensureTeam(String name) {
-        return db.inTransaction(c -> {
-            try (PreparedStatement q = c.prepareStatement("SELECT id FROM teams WHERE name = ?")) {
-                q.setString(1, name);
-                ResultSet rs = q.executeQuery();
-                if (rs.next()) return new Team(rs.getString(1), name);
-            }
-            Team team = new Team("team_" + ApiKeys.randomHex(8), name);
-            try (PreparedStatement ins = c.prepareStatement("INSERT INTO teams (id, name, created_at) VALUES (?, ?, ?)")) {
-                ins.setString(1, team.id());
+        db.with(c -> {
+            try (PreparedStatement ins = c.prepareStatement(
+                    "INSERT OR IGNORE INTO teams (id, name, created_at) VALUES (?, ?, ?)")) {
+                ins.setString(1, "team_" + ApiKeys.randomHex(8));
                 ins.setString(2, name);
                 ins.setLong(3, System.currentTimeMillis());
-                ins.executeUpdate();
+                return ins.executeUpdate();
             }
-            return team;
         });
+        return teamByName(name).orElseThrow();
     }
 
     public Optional<Team> teamByName(String name) {
