@@ -158,7 +158,7 @@ public final class ProcessService {
         ManagedProcess p = find(request.process());
         var input = request.input();
         if (input == null || (input.stdin() == null && input.pty() == null)) {
-            throw ConnectError.invalidArgument("input.stdin or input.pty is required");
+            return new Empty(); // empty input: proto3 JSON may leave the empty oneof member out entirely
         }
         try {
             if (input.pty() != null) {
