@@ -84,6 +84,14 @@ class CodeInterpreterTest extends SandboxPerClass {
     }
 
     @Test
+    void languageSelectsThatLanguagesDefaultContext() {
+        Execution bash = sandbox.runCode("echo from-bash", RunCodeOptions.builder().language("bash").build());
+        assertThat(String.join("", bash.logs().stdout())).isEqualTo("from-bash\n");
+        assertThatThrownBy(() -> RunCodeOptions.builder().language("python")
+                .context(new CodeContext("x", "python", "/")).build()).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void matplotlibChartComesBackAsPngAndChartData() {
         Execution e = sandbox.runCode("""
                 import matplotlib.pyplot as plt

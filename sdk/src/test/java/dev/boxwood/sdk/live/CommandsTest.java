@@ -116,6 +116,11 @@ class CommandsTest extends SandboxPerClass {
         assertThat(text(output)).contains("42").contains("40 120");
         sandbox.pty().sendInput(term.pid(), "exit 5\n");
         assertThat(term.awaitResult().exitCode()).isEqualTo(5);
+
+        CommandHandle second = sandbox.pty().create(PtyOptions.of(80, 24, bytes -> { }));
+        assertThat(sandbox.pty().kill(second.pid())).isTrue();
+        assertThat(second.awaitResult().exitCode()).isNotZero();
+        assertThat(sandbox.pty().kill(second.pid())).isFalse();
     }
 
     private static String text(ByteArrayOutputStream out) {
