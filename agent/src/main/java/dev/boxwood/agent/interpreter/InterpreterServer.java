@@ -47,8 +47,12 @@ public final class InterpreterServer implements AutoCloseable {
         server.setHandler(new Routes());
     }
 
-    /** True when a Python kernel is installed here, i.e. this sandbox's template has the interpreter. */
+    /**
+     * True when a Python kernel is installed here, i.e. this sandbox's template has the interpreter, unless env
+     * {@code BOXWOOD_INTERPRETER=off} (for agents that must not start kernels, e.g. in other components' tests).
+     */
     public static boolean available() {
+        if ("off".equalsIgnoreCase(System.getenv("BOXWOOD_INTERPRETER"))) return false;
         return dev.boxwood.agent.interpreter.jupyter.KernelSpecs.discover(
                 dev.boxwood.agent.interpreter.jupyter.KernelSpecs.searchPath()).containsKey("python3");
     }
@@ -68,6 +72,14 @@ public final class InterpreterServer implements AutoCloseable {
                     port != null && port.matches("\\d+") ? Integer.parseInt(port) : PORT);
             server.start();
             interpreter.startDefaultContexts();
+            // On SIGTERM, take the kernels along (a SIGKILLed agent's kernels notice through JPY_PARENT_PID).
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    server.close();
+                } catch (Exception ignored) {
+                    // exiting anyway
+                }
+            }, "interpreter-shutdown"));
             return server;
         } catch (Exception e) {
             System.err.println("interpreter: not started: " + e);

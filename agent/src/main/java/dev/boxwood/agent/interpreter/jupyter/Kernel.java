@@ -80,6 +80,8 @@ public final class Kernel implements AutoCloseable {
             builder.environment().clear();
             builder.environment().putAll(env);
             builder.environment().putAll(spec.env());
+            // ipykernel-based kernels poll their parent and exit once orphaned: kernels never outlive the agent.
+            builder.environment().put("JPY_PARENT_PID", String.valueOf(ProcessHandle.current().pid()));
             Kernel kernel = new Kernel(spec, builder.start(), file, info);
             try {
                 kernel.awaitReady(readyTimeout);
