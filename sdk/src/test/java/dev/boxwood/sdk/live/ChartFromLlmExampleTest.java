@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import dev.boxwood.sdk.ConnectionConfig;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -18,7 +17,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -43,7 +41,6 @@ class ChartFromLlmExampleTest {
     void asksTheModelRunsItsCodeAndSavesThePng(@TempDir Path out) throws Exception {
         LiveServer live = LiveServer.get();
         assumeTrue(LiveServer.templateBuilt(CodeInterpreterTest.TEMPLATE), "code-interpreter template not built");
-        Path example = Path.of(System.getProperty("boxwood.home", "..")).resolve("examples/ChartFromLlm.java");
 
         List<JsonNode> requests = new CopyOnWriteArrayList<>();
         List<String> authorizations = new CopyOnWriteArrayList<>();
@@ -56,23 +53,12 @@ class ChartFromLlmExampleTest {
         });
         llm.start();
         try {
-            ConnectionConfig c = live.config();
-            ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-cp", System.getProperty("java.class.path"), example.toString(), out.toString())
-                    .redirectErrorStream(true);
-            Map<String, String> env = pb.environment();
-            env.keySet().removeIf(k -> k.startsWith("E2B_") || k.startsWith("OPENAI_"));
-            env.put("E2B_API_KEY", c.apiKey());
-            env.put("E2B_API_URL", c.apiUrl());
-            env.put("E2B_SANDBOX_URL", c.sandboxUrl());
-            env.put("E2B_DOMAIN", c.domain());
-            env.put("OPENAI_API_KEY", "sk-test-key");
-            env.put("OPENAI_BASE_URL", "http://127.0.0.1:" + llm.getAddress().getPort() + "/v1");
-            env.put("OPENAI_MODEL", "gpt-4o");
-            Process process = pb.start();
-            String output = new String(process.getInputStream().readAllBytes());
-            assertThat(process.waitFor(5, TimeUnit.MINUTES)).isTrue();
-            assertThat(process.exitValue()).as(output).isZero();
+            ExampleProgram.Outcome run = ExampleProgram.run("ChartFromLlm.java", live.config(), Map.of(
+                    "OPENAI_API_KEY", "sk-test-key",
+                    "OPENAI_BASE_URL", "http://127.0.0.1:" + llm.getAddress().getPort() + "/v1",
+                    "OPENAI_MODEL", "gpt-4o"), out.toString());
+            assertThat(run.exitCode()).as(run.output()).isZero();
+            String output = run.output();
 
             assertThat(authorizations).containsExactly("Bearer sk-test-key");
             JsonNode request = requests.getFirst();
