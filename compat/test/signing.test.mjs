@@ -106,9 +106,13 @@ describe('signed file URLs', () => {
     assert.ok(wrongPath.status >= 400, `signature for another path answered ${wrongPath.status}`)
     await wrongPath.arrayBuffer()
 
-    const write = await fetch(url, { method: 'POST', body: formWith('overwritten') })
-    assert.ok(write.status >= 400, `read signature used to write answered ${write.status}`)
-    await write.arrayBuffer()
+    // The server may refuse before reading the body and close the connection, so the client can see a
+    // reset (EPIPE) instead of the status; either way nothing may be written.
+    const write = await fetch(url, { method: 'POST', body: formWith('overwritten') }).catch((err) => err)
+    if (!(write instanceof Error)) {
+      assert.ok(write.status >= 400, `read signature used to write answered ${write.status}`)
+      await write.arrayBuffer()
+    }
     assert.equal(await sandbox.files.read('signed-guarded.txt'), 'original')
   })
 
