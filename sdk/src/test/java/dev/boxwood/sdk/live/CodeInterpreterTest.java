@@ -93,13 +93,15 @@ class CodeInterpreterTest extends SandboxPerClass {
 
     @Test
     void matplotlibChartComesBackAsPngAndChartData() {
+        List<Result> streamed = new CopyOnWriteArrayList<>();
         Execution e = sandbox.runCode("""
                 import matplotlib.pyplot as plt
                 plt.bar(['a', 'b', 'c'], [3, 1, 2])
                 plt.title('Letters')
                 plt.show()
-                """);
+                """, RunCodeOptions.builder().onResult(streamed::add).build());
         assertThat(e.error()).isNull();
+        assertThat(streamed).isEqualTo(e.results());
         Result chart = e.results().stream().filter(r -> r.png() != null).findFirst().orElseThrow();
         assertThat(chart.pngBytes()).startsWith(0x89, 'P', 'N', 'G');
         assertThat(chart.chart()).isNotNull();
