@@ -1,6 +1,7 @@
 package dev.boxwood.server.api;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import dev.boxwood.server.Config;
@@ -271,14 +272,54 @@ public final class ApiHandler extends Handler.Abstract {
             disk = body.resources().diskSizeMB();
         }
         return new CreateSpec(body.templateID(), timeout, body.envVars(), body.metadata(), cpu, mem, disk,
-                body.allowInternetAccess(), Boolean.TRUE.equals(body.autoPause()));
+                body.allowInternetAccess(), Boolean.TRUE.equals(body.autoPause()), privateTraffic(body));
+    }
+
+    /**
+     * Options this server cannot honour yet are refused rather than silently ignored: a sandbox that was asked to be
+     * offline must not quietly be online. Returns whether public traffic to the sandbox's ports is off.
+     */
+    private static boolean privateTraffic(Wire.NewSandbox body) {
+        if (Boolean.FALSE.equals(body.allowInternetAccess())) {
+            throw ApiException.badRequest("allow_internet_access=false is not supported by this server yet");
+        }
+        if (present(body.mcp())) throw ApiException.badRequest("mcp is not supported by this server");
+        if (present(body.iam())) throw ApiException.badRequest("iam is not supported by this server");
+        if (present(body.volumeMounts())) throw ApiException.badRequest("volumeMounts are not supported by this server");
+        if (body.autoResume() != null && body.autoResume().path("enabled").asBoolean(false)) {
+            throw ApiException.badRequest("autoResume is not supported by this server (sandboxes cannot be paused)");
+        }
+        JsonNode network = body.network();
+        if (network == null || network.isNull()) return false;
+        if (!network.isObject()) throw ApiException.badRequest("network must be an object");
+        boolean privateTraffic = false;
+        for (var field : network.properties()) {
+            String name = field.getKey();
+            JsonNode value = field.getValue();
+            if (name.equals("allowPublicTraffic")) {
+                if (!value.isBoolean() && !value.isNull()) throw ApiException.badRequest("network.allowPublicTraffic must be a boolean");
+                privateTraffic = value.isBoolean() && !value.asBoolean();
+            } else if (present(value)) {
+                throw ApiException.badRequest("network." + name + " is not supported by this server yet");
+            }
+        }
+        return privateTraffic;
+    }
+
+    /** Set to something other than null, false, or an empty array/object/string. */
+    private static boolean present(JsonNode v) {
+        if (v == null || v.isNull() || v.isMissingNode()) return false;
+        if (v.isBoolean()) return v.asBoolean();
+        if (v.isTextual()) return !v.asText().isEmpty();
+        if (v.isContainerNode()) return !v.isEmpty();
+        return true;
     }
 
     // ---- responses ----------------------------------------------------------------------------------------------
 
     private Wire.Sandbox sandbox(SandboxRow row) {
-        return new Wire.Sandbox(row.id(), row.templateId(), null, CLIENT_ID, ENVD_VERSION, row.accessToken(), null,
-                config.domain());
+        return new Wire.Sandbox(row.id(), row.templateId(), null, CLIENT_ID, ENVD_VERSION, row.accessToken(),
+                row.trafficToken(), config.domain());
     }
 
     private static Wire.ListedSandbox listed(SandboxRow row) {

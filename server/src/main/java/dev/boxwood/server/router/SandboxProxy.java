@@ -22,6 +22,7 @@ import org.eclipse.jetty.util.Fields;
 public final class SandboxProxy extends ProxyHandler {
     private static final String TARGET = SandboxProxy.class.getName() + ".target";
     private static final String ROUTE = SandboxProxy.class.getName() + ".route";
+    public static final String TRAFFIC_TOKEN_HEADER = "E2B-Traffic-Access-Token";
 
     private final SandboxRouter router;
     private final SandboxManager sandboxes;
@@ -50,6 +51,13 @@ public final class SandboxProxy extends ProxyHandler {
                 Optional<LiveSandbox> sandbox = sandboxes.route(target.sandboxId());
                 if (sandbox.isEmpty()) {
                     HttpJson.sandboxError(response, callback, target.sandboxId(), null, "The sandbox was not found");
+                    return true;
+                }
+                String trafficToken = sandbox.get().row().trafficToken();
+                if (trafficToken != null && target.port() != dev.boxwood.protocol.Ports.AGENT
+                        && !trafficToken.equals(request.getHeaders().get(TRAFFIC_TOKEN_HEADER))) {
+                    HttpJson.error(response, callback, 403, "this sandbox's ports are private: send its traffic access"
+                            + " token in the " + TRAFFIC_TOKEN_HEADER + " header");
                     return true;
                 }
                 URI base = sandbox.get().running().uri(target.port());

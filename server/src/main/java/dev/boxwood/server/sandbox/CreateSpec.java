@@ -4,8 +4,9 @@ import java.time.Duration;
 import java.util.Map;
 
 /**
- * What a client asked for, already parsed from either API version. Null resource fields mean "the default".
+ * What a client asked for, already parsed from either API version. Null resource fields mean "the default";
+ * {@code privateTraffic} (E2B's {@code network.allowPublicTraffic=false}) puts a token on the sandbox's other ports.
  */
 public record CreateSpec(String templateId, Duration timeout, Map<String, String> envVars, Map<String, String> metadata,
                          Integer cpuCount, Integer memoryMB, Integer diskSizeMB, Boolean allowInternetAccess,
-                         boolean autoPause) {}
+                         boolean autoPause, boolean privateTraffic) {}

@@ -104,7 +104,8 @@ public final class SandboxManager implements AutoCloseable {
         Instant now = Instant.now();
         SandboxRow row = new SandboxRow(id, team.id(), spec.templateId(), SandboxRow.Status.RUNNING, cpus, memory, disk,
                 accessToken, spec.metadata() == null ? Map.of() : Map.copyOf(spec.metadata()),
-                spec.allowInternetAccess(), spec.autoPause(), now, now.plus(spec.timeout()), null);
+                spec.allowInternetAccess(), spec.autoPause(), now, now.plus(spec.timeout()), null,
+                spec.privateTraffic() ? "bxt_" + dev.boxwood.server.auth.ApiKeys.randomHex(24) : null);
         LiveSandbox sandbox = new LiveSandbox(row, running);
         try {
             store.insert(row);

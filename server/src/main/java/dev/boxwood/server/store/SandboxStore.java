@@ -19,7 +19,7 @@ public final class SandboxStore {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final TypeReference<LinkedHashMap<String, String>> STRING_MAP = new TypeReference<>() {};
     private static final String COLUMNS = "id, team_id, template_id, state, cpu_count, memory_mb, disk_size_mb,"
-            + " access_token, metadata, allow_internet, auto_pause, started_at, end_at, ended_at";
+            + " access_token, metadata, allow_internet, auto_pause, started_at, end_at, ended_at, traffic_token";
 
     private final Database db;
 
@@ -30,7 +30,7 @@ public final class SandboxStore {
     public void insert(SandboxRow row) {
         db.with(c -> {
             try (PreparedStatement ins = c.prepareStatement("INSERT INTO sandboxes (" + COLUMNS
-                    + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                    + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
                 ins.setString(1, row.id());
                 ins.setString(2, row.teamId());
                 ins.setString(3, row.templateId());
@@ -47,6 +47,7 @@ public final class SandboxStore {
                 ins.setLong(13, row.endAt().toEpochMilli());
                 if (row.endedAt() == null) ins.setNull(14, Types.INTEGER);
                 else ins.setLong(14, row.endedAt().toEpochMilli());
+                ins.setString(15, row.trafficToken());
                 return ins.executeUpdate();
             }
         });
@@ -157,7 +158,8 @@ public final class SandboxStore {
         Instant endedAt = rs.wasNull() ? null : Instant.ofEpochMilli(ended);
         return new SandboxRow(rs.getString(1), rs.getString(2), rs.getString(3), SandboxRow.Status.of(rs.getString(4)),
                 rs.getInt(5), rs.getInt(6), rs.getInt(7), rs.getString(8), fromJson(rs.getString(9)), allowInternet,
-                rs.getInt(11) != 0, Instant.ofEpochMilli(rs.getLong(12)), Instant.ofEpochMilli(rs.getLong(13)), endedAt);
+                rs.getInt(11) != 0, Instant.ofEpochMilli(rs.getLong(12)), Instant.ofEpochMilli(rs.getLong(13)), endedAt,
+                rs.getString(15));
     }
 
     private static String toJson(Map<String, String> map) {

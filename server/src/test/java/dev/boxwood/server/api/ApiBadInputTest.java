@@ -111,6 +111,18 @@ class ApiBadInputTest {
     }
 
     @Test
+    void optionsThisServerCannotHonourAreRefusedNotIgnored() throws Exception {
+        for (String extra : java.util.List.of("\"allow_internet_access\":false", "\"mcp\":{\"x\":{}}",
+                "\"volumeMounts\":[{\"name\":\"v\",\"path\":\"/data\"}]", "\"autoResume\":{\"enabled\":true}",
+                "\"network\":{\"denyOut\":[\"0.0.0.0/0\"]}", "\"network\":{\"egressProxy\":{\"address\":\"p:1\"}}",
+                "\"iam\":{\"tokens\":{\"t\":{}}}")) {
+            JsonNode body = error(s.call("POST", "/v2/sandboxes", key, "{\"templateID\":\"base\"," + extra + "}"), 400);
+            assertThat(body.get("message").asText()).as(extra).contains("not supported");
+        }
+        assertThat(s.runtime.started).isEmpty();
+    }
+
+    @Test
     void badListQueriesAre400() throws Exception {
         error(s.call("GET", "/v2/sandboxes?limit=0", key, null), 400);
         error(s.call("GET", "/v2/sandboxes?limit=101", key, null), 400);

@@ -2,6 +2,7 @@ package dev.boxwood.server.router;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.boxwood.server.loopback.LoopbackRuntime;
 import dev.boxwood.server.loopback.TestServer;
@@ -61,6 +62,27 @@ class RoutingTest {
                 "token-ok=true", "lang_version=v20", "body={\"hello\":1}");
         // The agent's /health answers 204 through the router; the control plane's /health would be 200.
         assertThat(s.call("GET", "/health", null, null, "E2b-Sandbox-Id", b, "E2b-Sandbox-Port", "49983").statusCode()).isEqualTo(204);
+    }
+
+    @Test
+    void privatePortsNeedTheTrafficToken() throws Exception {
+        JsonNode created = JSON.readTree(s.call("POST", "/v2/sandboxes", key,
+                "{\"templateID\":\"base\",\"network\":{\"allowPublicTraffic\":false,\"allowOut\":[]}}").body());
+        String id = created.get("sandboxID").asText();
+        String traffic = created.get("trafficAccessToken").asText();
+        assertThat(traffic).isNotBlank().isNotEqualTo(created.get("envdAccessToken").asText());
+        HttpResponse<String> denied = s.call("GET", "/", null, null, "E2b-Sandbox-Id", id, "E2b-Sandbox-Port", "8080");
+        assertThat(denied.statusCode()).isEqualTo(403);
+        assertThat(s.call("GET", "/", null, null, "E2b-Sandbox-Id", id, "E2b-Sandbox-Port", "8080",
+                "E2B-Traffic-Access-Token", "wrong").statusCode()).isEqualTo(403);
+        // With the token the request goes through (and finds the port closed).
+        HttpResponse<String> allowed = s.call("GET", "/", null, null, "E2b-Sandbox-Id", id, "E2b-Sandbox-Port", "8080",
+                "E2B-Traffic-Access-Token", traffic);
+        assertThat(allowed.body()).contains("port is not open");
+        // The agent's port has its own access token and needs no traffic token.
+        assertThat(s.call("GET", "/health", null, null, "E2b-Sandbox-Id", id, "E2b-Sandbox-Port", "49983").statusCode()).isEqualTo(204);
+        assertThat(JSON.readTree(s.call("POST", "/v2/sandboxes/" + a + "/connect", key, "{}").body()).has("trafficAccessToken")).isFalse();
+        assertThat(s.call("DELETE", "/sandboxes/" + id, key, null).statusCode()).isEqualTo(204);
     }
 
     @Test

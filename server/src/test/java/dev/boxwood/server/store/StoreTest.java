@@ -35,7 +35,7 @@ class StoreTest {
                 rs.next();
                 return rs.getInt(1);
             });
-            assertThat(applied).isEqualTo(1);
+            assertThat(applied).isEqualTo(2);
             assertThat(new TeamStore(again).teamByName("t")).isPresent();
         }
     }
@@ -80,7 +80,7 @@ class StoreTest {
             SandboxStore store = new SandboxStore(db);
             Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
             SandboxRow row = new SandboxRow("abc", team.id(), "base", SandboxRow.Status.RUNNING, 2, 512, 1024, "tok",
-                    Map.of("a", "b"), null, false, now, now.plusSeconds(60), null);
+                    Map.of("a", "b"), null, false, now, now.plusSeconds(60), null, "traffic");
             store.insert(row);
             assertThat(store.find("abc")).contains(row);
             assertThat(store.running()).containsExactly(row);
