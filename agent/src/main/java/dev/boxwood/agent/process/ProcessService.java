@@ -101,12 +101,27 @@ public final class ProcessService {
         processes.put(managed.pid(), managed);
         Subscriber subscriber = managed.subscribe();
         managed.run(p -> processes.remove(p.pid(), p));
+        if (call.hasDeadline()) enforceLifetime(managed, call.deadlineNanos());
         try {
             sink.send(new StartResponse(ProcessEvent.ofStart(managed.pid())));
             follow(call, managed, subscriber, e -> new StartResponse(e), sink, true);
         } finally {
             managed.unsubscribe(subscriber);
         }
+    }
+
+    /** The deadline binds the process even after its client went away (envd's semantics for Start). */
+    private static void enforceLifetime(ManagedProcess managed, long deadlineNanos) {
+        Thread.ofVirtual().name("lifetime-" + managed.pid()).start(() -> {
+            try {
+                long wait = deadlineNanos - System.nanoTime();
+                if (wait > 0) managed.end().get(wait, java.util.concurrent.TimeUnit.NANOSECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                managed.signal(9);
+            } catch (InterruptedException | java.util.concurrent.ExecutionException ignored) {
+                // ended or shutting down
+            }
+        });
     }
 
     private void connect(Call call, ConnectRequest request, StreamSink<ConnectResponse> sink) throws Exception {

@@ -145,6 +145,17 @@ class ConnectProtocolTest {
                 StandardCharsets.UTF_8).contains("sleep")).isFalse();
     }
 
+    @Test
+    void theLifetimeHoldsAfterTheClientWentAway() throws Exception {
+        String start = "{\"process\":{\"cmd\":\"/bin/sleep\",\"args\":[\"600\"]},\"stdin\":false}";
+        int pid;
+        try (var s = c.stream("process.Process/Start", start, "Connect-Timeout-Ms", "1500")) {
+            pid = s.next().event().path("start").path("pid").asInt();
+        }
+        for (int i = 0; i < 300 && listed(pid); i++) Thread.sleep(100);
+        assertThat(listed(pid)).as("killed at its deadline").isFalse();
+    }
+
     private static boolean listed(int pid) throws Exception {
         return c.unary("process.Process/List", "{}").body().path("processes").findValuesAsText("pid")
                 .contains(String.valueOf(pid));
