@@ -24,6 +24,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.StringJoiner;
 import java.util.UUID;
@@ -106,14 +107,26 @@ public final class Filesystem {
 
     /** Writes a stream to a file (streamed, not buffered); the stream is read to its end and closed. */
     public WriteInfo write(String path, InputStream content) {
+        return write(path, content, Map.of());
+    }
+
+    /**
+     * Writes a stream to a file and stores {@code metadata} with it (replacing earlier metadata), readable
+     * through {@link EntryInfo#metadata()}. Keys and values must be printable ASCII; keys are stored lower-case.
+     */
+    public WriteInfo write(String path, InputStream content, Map<String, String> metadata) {
+        if (!metadata.isEmpty() && !endpoint.supports(SandboxEndpoint.VERSION_FILE_METADATA)) {
+            throw new TemplateException("this sandbox's agent cannot store file metadata; rebuild the template");
+        }
         if (!endpoint.supports(SandboxEndpoint.VERSION_OCTET_STREAM_UPLOAD)) {
             return write(List.of(WriteEntry.of(path, content))).getFirst();
         }
         String query = fileQuery(path, endpoint.effectiveUser(user));
-        HttpRequest request = endpoint.request("/files?" + query)
+        HttpRequest.Builder builder = endpoint.request("/files?" + query)
                 .header("Content-Type", "application/octet-stream")
-                .POST(HttpRequest.BodyPublishers.ofInputStream(() -> content))
-                .build();
+                .POST(HttpRequest.BodyPublishers.ofInputStream(() -> content));
+        metadata.forEach((key, value) -> builder.header("X-Metadata-" + key, value));
+        HttpRequest request = builder.build();
         List<WriteInfo> written = upload(request);
         if (written.isEmpty()) {
             throw new SandboxException("the sandbox reported no file written for " + path);

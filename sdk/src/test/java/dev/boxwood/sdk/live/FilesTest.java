@@ -49,6 +49,11 @@ class FilesTest extends SandboxPerClass {
             assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("from a stream");
         }
 
+        sandbox.files().write("/home/user/rw/tagged.txt", new ByteArrayInputStream("t".getBytes()),
+                java.util.Map.of("Owner", "alice", "stage", "draft"));
+        assertThat(sandbox.files().getInfo("/home/user/rw/tagged.txt").metadata())
+                .containsEntry("owner", "alice").containsEntry("stage", "draft");
+
         sandbox.files().write("/home/user/rw/empty", new byte[0]);
         assertThat(sandbox.files().read("/home/user/rw/empty")).isEmpty();
 
