@@ -22,6 +22,23 @@ globalThis.exports = globalThis.module.exports;
 process.on('unhandledRejection', (e) => console.error('Unhandled promise rejection:', e));
 process.on('uncaughtException', (e) => console.error('Uncaught exception:', e));
 
+// The TypeScript kernel is this runtime plus TypeScript's own transpiler (types are erased, not checked).
+const typescript = process.env.BOXWOOD_TYPESCRIPT === '1' ? require('typescript') : null;
+delete process.env.BOXWOOD_TYPESCRIPT;
+
+function transpile(code) {
+  if (!typescript) return rewrite(code);
+  const output = typescript.transpileModule(code, {
+    reportDiagnostics: false,
+    compilerOptions: {
+      module: typescript.ModuleKind.CommonJS,
+      target: typescript.ScriptTarget.ES2022,
+      esModuleInterop: true,
+    },
+  }).outputText;
+  return output.replace(/^(const|let)\s/gm, 'var ');
+}
+
 let interrupt = null;
 process.on('SIGINT', () => {
   if (interrupt) interrupt();
@@ -86,7 +103,7 @@ async function runCell(code) {
   let status;
   try {
     let value;
-    const source = rewrite(code);
+    const source = transpile(code);
     try {
       value = vm.runInThisContext(source, { filename: 'cell.js', breakOnSigint: true });
     } catch (e) {

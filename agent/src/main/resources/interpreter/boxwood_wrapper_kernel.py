@@ -40,6 +40,7 @@ class Child:
         env = dict(os.environ)
         env["BOXWOOD_STATUS_FD"] = str(write_fd)
         env.pop("BOXWOOD_RUNTIME", None)
+        env.pop("BOXWOOD_LANGUAGE", None)
         if RUNTIME == "bash":
             argv = ["bash", "--noprofile", "--norc"]
         elif RUNTIME == "node":
@@ -128,7 +129,7 @@ class Child:
 class BoxwoodKernel(Kernel):
     implementation = "boxwood-" + RUNTIME
     implementation_version = "1.0"
-    language = {"bash": "bash", "node": "javascript", "java": "java"}[RUNTIME]
+    language = os.environ.get("BOXWOOD_LANGUAGE") or {"bash": "bash", "node": "javascript", "java": "java"}[RUNTIME]
     language_version = ""
     banner = "Boxwood " + RUNTIME + " kernel"
     language_info = {

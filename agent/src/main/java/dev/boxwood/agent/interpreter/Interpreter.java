@@ -82,7 +82,13 @@ public final class Interpreter implements AutoCloseable {
         String pythonBinary = python.argv().getFirst();
         Map<String, Map<String, String>> runtimes = new LinkedHashMap<>();
         if (onPath("bash") != null) runtimes.put("bash", Map.of("BOXWOOD_RUNTIME", "bash"));
-        if (onPath("node") != null) runtimes.put("javascript", Map.of("BOXWOOD_RUNTIME", "node"));
+        if (onPath("node") != null) {
+            runtimes.put("javascript", Map.of("BOXWOOD_RUNTIME", "node"));
+            if (nodeModule("typescript") != null) {
+                runtimes.put("typescript", Map.of("BOXWOOD_RUNTIME", "node", "BOXWOOD_TYPESCRIPT", "1",
+                        "BOXWOOD_LANGUAGE", "typescript"));
+            }
+        }
         Path javaHome = Path.of(System.getProperty("java.home"));
         // The agent's own class path: the shaded agent jar in a sandbox, target/classes plus dependencies in tests.
         String classPath = System.getProperty("java.class.path", "");
@@ -102,6 +108,16 @@ public final class Interpreter implements AutoCloseable {
             Files.write(kernelDir.resolve("kernel.json"), OutputItem.JSON.writeValueAsBytes(spec));
         }
         return dir;
+    }
+
+    /** A globally installed npm package, looked up where the node runtime will look (NODE_PATH). */
+    private Path nodeModule(String name) {
+        String nodePath = config.kernelEnv().getOrDefault("NODE_PATH", "/usr/local/lib/node_modules:/usr/lib/node_modules");
+        for (String dir : nodePath.split(":")) {
+            Path candidate = Path.of(dir, name, "package.json");
+            if (!dir.isBlank() && Files.isRegularFile(candidate)) return candidate.getParent();
+        }
+        return null;
     }
 
     private Path onPath(String program) {

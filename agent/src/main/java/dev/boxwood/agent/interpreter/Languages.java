@@ -27,7 +27,7 @@ final class Languages {
         return switch (language) {
             case "python" -> List.of("python3", "python");
             case "javascript" -> List.of("javascript", "ijavascript", "node", "nodejs");
-            case "typescript" -> List.of("typescript", "tslab", "deno");
+            case "typescript" -> List.of("typescript", "tslab");
             case "r" -> List.of("ir", "r");
             case "bash" -> List.of("bash");
             case "java" -> List.of("java", "jshell", "ijava");
