@@ -58,10 +58,25 @@ public final class TestAgent implements AutoCloseable {
         return Path.of("/home", USER);
     }
 
-    /** A fresh directory in the test user's home, owned by that user. */
+    private static final List<Path> SCRATCH = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    static {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            for (Path dir : SCRATCH) {
+                try {
+                    new ProcessBuilder("rm", "-rf", dir.toString()).start().waitFor();
+                } catch (Exception ignored) {
+                    // best effort: the JVM is exiting
+                }
+            }
+        }));
+    }
+
+    /** A fresh directory in the test user's home, owned by that user; removed when the test JVM exits. */
     public static Path scratch(String name) throws IOException, InterruptedException {
         Path dir = home().resolve(name + "-" + Long.toHexString(System.nanoTime()));
         run("install", "-d", "-o", USER, "-g", USER, dir.toString());
+        SCRATCH.add(dir);
         return dir;
     }
 
