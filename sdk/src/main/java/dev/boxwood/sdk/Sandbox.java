@@ -9,13 +9,9 @@ import dev.boxwood.sdk.code.RunCodeOptions;
 import dev.boxwood.sdk.commands.Commands;
 import dev.boxwood.sdk.commands.Pty;
 import dev.boxwood.sdk.files.Filesystem;
-import dev.boxwood.sdk.transport.Errors;
-import dev.boxwood.sdk.transport.Http;
 import dev.boxwood.sdk.transport.Json;
 import dev.boxwood.sdk.transport.SandboxEndpoint;
 import dev.boxwood.sdk.transport.Versions;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -233,16 +229,7 @@ public final class Sandbox implements AutoCloseable {
      * reads as false.
      */
     public boolean isRunning() {
-        HttpRequest request = endpoint.request("/health").GET().build();
-        HttpResponse<byte[]> response = Http.send(request, HttpResponse.BodyHandlers.ofByteArray());
-        int status = response.statusCode();
-        if (status == 502) {
-            return false;
-        }
-        if (status >= 200 && status < 300) {
-            return true;
-        }
-        throw Errors.fromHttp(status, response.body(), true);
+        return endpoint.isRunning();
     }
 
     /**

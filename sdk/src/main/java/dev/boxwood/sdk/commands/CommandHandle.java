@@ -73,11 +73,29 @@ public final class CommandHandle {
             } else {
                 result.complete(new CommandResult(end.exitCode(), stdoutSoFar(), stderrSoFar(), end.error()));
             }
+        } catch (SandboxException e) {
+            result.completeExceptionally(explain(e));
         } catch (RuntimeException e) {
             result.completeExceptionally(e);
         } finally {
             stream.close();
         }
+    }
+
+    /** A stream that broke because the sandbox went away is reported as such, as the official SDKs do. */
+    private SandboxException explain(SandboxException e) {
+        if (!"unavailable".equals(e.code()) || e instanceof TimeoutException) {
+            return e;
+        }
+        try {
+            if (!commands.sandboxRunning()) {
+                return new TimeoutException("the sandbox was killed or timed out while process " + pid + " ran",
+                        e.status(), e.code(), e);
+            }
+        } catch (RuntimeException ignored) {
+            // Cannot tell: report the original failure.
+        }
+        return e;
     }
 
     private void emit(StringBuilder buffer, String text, Consumer<String> callback) {

@@ -155,6 +155,10 @@ public final class Commands {
         rpc.unary(SERVICE + "CloseStdin", selector(pid), null);
     }
 
+    boolean sandboxRunning() {
+        return rpc.endpoint().isRunning();
+    }
+
     void update(ObjectNode request) {
         rpc.unary(SERVICE + "Update", request, null);
     }

@@ -3,6 +3,7 @@ package dev.boxwood.sdk.transport;
 import dev.boxwood.sdk.ConnectionConfig;
 import java.net.URI;
 import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
@@ -48,6 +49,29 @@ public record SandboxEndpoint(String sandboxId, String baseUrl, String accessTok
             b.header("X-Access-Token", accessToken);
         }
         return Http.timeout(b, requestTimeout);
+    }
+
+    /**
+     * True while the agent answers {@code GET /health}; a proxy's 502 (the sandbox is gone) reads as false, and
+     * so does an agent that cannot be reached at all.
+     */
+    public boolean isRunning() {
+        HttpResponse<byte[]> response;
+        try {
+            response = Http.send(request("/health").GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+        } catch (dev.boxwood.sdk.TimeoutException e) {
+            throw e;
+        } catch (dev.boxwood.sdk.SandboxException e) {
+            return false;
+        }
+        int status = response.statusCode();
+        if (status == 502) {
+            return false;
+        }
+        if (status >= 200 && status < 300) {
+            return true;
+        }
+        throw Errors.fromHttp(status, response.body(), true);
     }
 
     public boolean supports(String minimumVersion) {

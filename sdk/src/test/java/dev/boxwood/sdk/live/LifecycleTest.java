@@ -78,6 +78,20 @@ class LifecycleTest {
     }
 
     @Test
+    void killingTheSandboxUnderARunningCommandIsATimeout() {
+        Sandbox sandbox = Sandbox.builder().config(config).create();
+        try {
+            var handle = sandbox.commands().runBackground("sleep 600",
+                    dev.boxwood.sdk.commands.CommandOptions.builder().timeout(Duration.ZERO).build());
+            assertThat(Sandbox.kill(sandbox.sandboxId(), config)).isTrue();
+            assertThatThrownBy(handle::awaitResult).isInstanceOf(dev.boxwood.sdk.TimeoutException.class)
+                    .hasMessageContaining("killed or timed out");
+        } finally {
+            sandbox.kill();
+        }
+    }
+
+    @Test
     void listPagesThroughTheServersCursor() {
         String testId = "paging-" + UUID.randomUUID();
         List<Sandbox> created = new ArrayList<>();
