@@ -51,7 +51,12 @@ public final class TemplateBuilder {
     public Path build(String name, boolean force) {
         TemplateRecipe recipe = store.recipe(name);
         if (recipe.parent() != null) {
-            build(recipe.parent(), false);
+            if (store.hasRecipe(recipe.parent())) {
+                build(recipe.parent(), false);
+            } else if (!store.isBuilt(recipe.parent())) {
+                throw new TemplateBuildFailure("template " + name + ": parent template '" + recipe.parent()
+                        + "' has no recipe and is not built");
+            }
         }
         try {
             Files.createDirectories(store.templatesDir());
@@ -152,8 +157,9 @@ public final class TemplateBuilder {
         if (!copy.ok()) {
             throw new TemplateBuildFailure("copying parent template " + parent + " failed: " + firstLine(copy.output()));
         }
-        // apt in the chroot runs as the host's real root, so work on an unshifted tree.
-        Ownership.shift(rootfs, Ownership.HOST_BASE, -Ownership.HOST_BASE);
+        // The copy keeps the parent's shifted owners (100000+). apt and the setup script run as the host's real
+        // root, which may write anything; what they create is owned by ids below 65536 and is shifted at the end,
+        // while the parent's files, already in the sandbox range, are left as they are.
     }
 
     private void prepareChroot(TemplateRecipe recipe, Path rootfs, List<Path> mounts) throws IOException {

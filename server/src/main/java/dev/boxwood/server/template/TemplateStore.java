@@ -76,6 +76,10 @@ public final class TemplateStore {
                 && Files.isDirectory(rootfs(name));
     }
 
+    public boolean hasRecipe(String name) {
+        return TemplateRecipe.validName(name) && Files.isRegularFile(recipes.resolve(name).resolve("template.json"));
+    }
+
     public TemplateRecipe recipe(String name) {
         return TemplateRecipe.load(recipes, name);
     }
@@ -93,7 +97,10 @@ public final class TemplateStore {
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
             digest.update((BUILD_FORMAT + "\n").getBytes(StandardCharsets.UTF_8));
             if (recipe.parent() != null) {
-                digest.update(hash(recipe(recipe.parent()), seen).getBytes(StandardCharsets.UTF_8));
+                // A parent built elsewhere (no recipe here) contributes the hash its build recorded.
+                String parentHash = hasRecipe(recipe.parent()) ? hash(recipe(recipe.parent()), seen)
+                        : builtProperties(recipe.parent()).map(p -> p.getProperty("hash", "")).orElse("");
+                digest.update(parentHash.getBytes(StandardCharsets.UTF_8));
             }
             List<Path> files;
             try (Stream<Path> walk = Files.walk(recipe.dir())) {
