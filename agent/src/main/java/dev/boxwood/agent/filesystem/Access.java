@@ -48,6 +48,29 @@ public final class Access {
         if (dir != null) require(dir, user, WRITE | EXECUTE);
     }
 
+    /**
+     * Requires what unlink(2) and rename(2) need: write and search permission on the parent, and in a sticky
+     * directory such as /tmp, ownership of the entry or of the directory.
+     */
+    public void requireRemovable(Path path, Account user) {
+        if (user.isRoot()) return;
+        Path parent = path.getParent();
+        if (parent == null) throw ConnectError.permissionDenied("user '" + user.name() + "' may not remove '/'");
+        require(parent, user, WRITE | EXECUTE);
+        try {
+            int dirMode = (Integer) Files.getAttribute(parent, "unix:mode");
+            if ((dirMode & 01000) == 0) return;
+            int dirUid = (Integer) Files.getAttribute(parent, "unix:uid");
+            int uid = (Integer) Files.getAttribute(path, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            if (uid != user.uid() && dirUid != user.uid()) {
+                throw ConnectError.permissionDenied("user '" + user.name() + "' may not remove '" + path
+                        + "' from the sticky directory '" + parent + "'");
+            }
+        } catch (IOException e) {
+            // vanished meanwhile: the operation itself reports it
+        }
+    }
+
     private static void check(Path path, Account user, Set<Integer> groups, int want) {
         int uid;
         int gid;

@@ -100,7 +100,7 @@ public final class FilesystemService {
         if (!Files.exists(source, LinkOption.NOFOLLOW_LINKS)) {
             throw ConnectError.notFound("path '" + source + "' does not exist");
         }
-        access.require(source.getParent() == null ? source : source.getParent(), user, Access.WRITE | Access.EXECUTE);
+        access.requireRemovable(source, user);
         access.requireCreatable(destination, user);
         try {
             if (destination.getParent() != null) Access.makeDirs(destination.getParent(), user);
@@ -159,7 +159,7 @@ public final class FilesystemService {
             throw ConnectError.notFound("path '" + path + "' does not exist");
         }
         if (path.getParent() == null) throw ConnectError.invalidArgument("cannot remove '/'");
-        access.require(path.getParent(), user, Access.WRITE | Access.EXECUTE);
+        access.requireRemovable(path, user);
         try {
             deleteTree(path);
         } catch (IOException e) {

@@ -124,6 +124,19 @@ class FilesystemServiceTest {
     }
 
     @Test
+    void theStickyBitProtectsOtherUsersFilesInTmp() throws Exception {
+        Path mine = Files.createTempFile(Path.of("/tmp"), "root-owned", ".txt");
+        try {
+            assertThat(call("Remove", "{\"path\":" + q(mine) + "}").code()).isEqualTo("permission_denied");
+            assertThat(call("Move", "{\"source\":" + q(mine) + ",\"destination\":" + q(mine + ".moved") + "}")
+                    .code()).isEqualTo("permission_denied");
+            assertThat(Files.exists(mine)).isTrue();
+        } finally {
+            Files.deleteIfExists(mine);
+        }
+    }
+
+    @Test
     void moveReturnsTheNewEntryAndRemoveDeletesTrees() throws Exception {
         Path dir = TestAgent.scratch("fs-move");
         Files.writeString(dir.resolve("a.txt"), "abc");
