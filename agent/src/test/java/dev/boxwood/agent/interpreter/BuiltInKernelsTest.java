@@ -8,9 +8,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -33,12 +31,7 @@ class BuiltInKernelsTest {
     @BeforeAll
     static void start() throws Exception {
         Assumptions.assumeTrue(InterpreterServer.available(), "python3-ipykernel is not installed");
-        InterpreterConfig defaults = InterpreterConfig.defaults(token -> Map.of("BOXWOOD_GLOBAL", "everywhere"));
-        InterpreterConfig config = new InterpreterConfig(tmp.resolve("run"), Files.createDirectories(tmp.resolve("home")),
-                defaults.kernelDirs(), defaults.kernelEnv(), defaults.sandboxEnv(), 1 << 20, 4 << 20,
-                Duration.ofSeconds(5), Duration.ofSeconds(60), Duration.ofSeconds(10));
-        server = new InterpreterServer(new Interpreter(config), "127.0.0.1", 0);
-        server.start();
+        server = TestServers.start(tmp, token -> Map.of("BOXWOOD_GLOBAL", "everywhere"));
         http = HttpClient.newHttpClient();
     }
 

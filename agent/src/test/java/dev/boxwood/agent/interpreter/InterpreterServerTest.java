@@ -46,16 +46,9 @@ class InterpreterServerTest {
     @BeforeAll
     static void start() throws Exception {
         Assumptions.assumeTrue(InterpreterServer.available(), "python3-ipykernel is not installed");
-        Path home = Files.createDirectories(tmp.resolve("home"));
         SANDBOX_ENV.put("BOXWOOD_GLOBAL", "everywhere");
-        InterpreterConfig defaults = InterpreterConfig.defaults(token -> Map.copyOf(SANDBOX_ENV));
-        InterpreterConfig config = new InterpreterConfig(tmp.resolve("run"), home, defaults.kernelDirs(),
-                defaults.kernelEnv(), defaults.sandboxEnv(), 1 << 20, 4 << 20, java.time.Duration.ofSeconds(5),
-                java.time.Duration.ofSeconds(60), java.time.Duration.ofSeconds(10));
-        Interpreter interpreter = new Interpreter(config);
-        server = new InterpreterServer(interpreter, "127.0.0.1", 0);
-        server.start();
-        interpreter.startDefaultContexts();
+        server = TestServers.start(tmp, token -> Map.copyOf(SANDBOX_ENV));
+        server.interpreter().startDefaultContexts();
         http = HttpClient.newHttpClient();
         base = "http://127.0.0.1:" + server.port();
     }
