@@ -140,11 +140,14 @@ public final class CrunRuntime implements SandboxRuntime {
             try {
                 return boot(spec, dir, lower);
             } catch (RuntimeException | IOException e) {
-                destroyLocked(id);
-                if (e instanceof RuntimeFailure failure) {
-                    throw failure;
+                RuntimeFailure failure = e instanceof RuntimeFailure f ? f
+                        : new RuntimeFailure("cannot start sandbox " + id + ": " + e.getMessage(), e);
+                try {
+                    destroyLocked(id);
+                } catch (RuntimeException cleanup) {
+                    failure.addSuppressed(cleanup);
                 }
-                throw new RuntimeFailure("cannot start sandbox " + id + ": " + e.getMessage(), e);
+                throw failure;
             }
         }
     }

@@ -9,28 +9,17 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Boots the real agent jar with the production process line (tini + the host JDK) and talks to it. */
-class AgentBootTest {
+class AgentBootTest extends RealSandboxes {
 
-    static CrunRuntime runtime;
-    static CrunRuntime.Config config;
 
-    @BeforeAll
-    static void setUp() {
-        String missing = TestSandboxes.missingPrerequisite();
-        assumeTrue(missing == null, missing);
-        config = TestSandboxes.agentConfig();
-        assumeTrue(Files.isRegularFile(config.agentJar()), "needs the agent jar (mvn package)");
-        runtime = new CrunRuntime(config);
-    }
-
-    @AfterAll
-    static void tearDown() {
-        TestSandboxes.cleanUp(runtime, config);
+    @Override
+    protected CrunRuntime.Config configure() {
+        CrunRuntime.Config agent = TestSandboxes.agentConfig();
+        assumeTrue(Files.isRegularFile(agent.agentJar()), "needs the agent jar (mvn package)");
+        return agent;
     }
 
     @Test

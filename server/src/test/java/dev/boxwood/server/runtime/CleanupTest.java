@@ -1,7 +1,6 @@
 package dev.boxwood.server.runtime;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.boxwood.server.network.NetworkAttachment;
 import dev.boxwood.server.network.SandboxNetwork;
@@ -13,28 +12,11 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** 50 create/destroy cycles, two at a time, leave no cgroup, mount, netns, veth, nft element or directory. */
-class CleanupTest {
+class CleanupTest extends RealSandboxes {
 
-    static CrunRuntime runtime;
-    static CrunRuntime.Config config;
-
-    @BeforeAll
-    static void setUp() {
-        String missing = TestSandboxes.missingPrerequisite();
-        assumeTrue(missing == null, missing);
-        config = TestSandboxes.stubConfig();
-        runtime = new CrunRuntime(config);
-    }
-
-    @AfterAll
-    static void tearDown() {
-        TestSandboxes.cleanUp(runtime, config);
-    }
 
     @Test
     void fiftyCyclesLeaveNothingBehind() throws Exception {

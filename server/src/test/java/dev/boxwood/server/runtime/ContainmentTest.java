@@ -1,42 +1,25 @@
 package dev.boxwood.server.runtime;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** A fork bomb, a memory bomb and a disk fill stay inside their sandbox; a neighbour and the host keep working. */
-class ContainmentTest {
+class ContainmentTest extends RealSandboxes {
 
-    static CrunRuntime runtime;
-    static CrunRuntime.Config config;
-    static String neighbour;
+    String neighbour;
 
     @BeforeAll
-    static void boot() {
-        String missing = TestSandboxes.missingPrerequisite();
-        assumeTrue(missing == null, missing);
-        config = TestSandboxes.stubConfig();
-        runtime = new CrunRuntime(config);
+    void bootNeighbour() {
         neighbour = TestSandboxes.newId();
         runtime.start(TestSandboxes.spec(neighbour));
     }
 
-    @AfterAll
-    static void tearDown() {
-        TestSandboxes.cleanUp(runtime, config);
-    }
-
-    private static HostCommand.Result sh(String id, String script) {
-        return runtime.exec(id, List.of("/bin/bash", "-c", script));
-    }
-
-    private static void neighbourAndHostStillWork() {
+    private void neighbourAndHostStillWork() {
         assertThat(sh(neighbour, "echo alive && echo data > /tmp/n && cat /tmp/n").output())
                 .contains("alive").contains("data");
         assertThat(HostCommand.run(List.of("true")).ok()).isTrue();

@@ -1,25 +1,12 @@
 package dev.boxwood.server.runtime;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-class CrunRuntimeTest {
-
-    static CrunRuntime runtime;
-    static CrunRuntime.Config config;
-
-    @BeforeAll
-    static void setUp() {
-        String missing = TestSandboxes.missingPrerequisite();
-        assumeTrue(missing == null, missing);
-        config = TestSandboxes.stubConfig();
-        runtime = new CrunRuntime(config);
-    }
+/** The basic life cycle: start, run something inside, destroy twice. */
+class CrunRuntimeTest extends RealSandboxes {
 
     @Test
     void startsRunsAndDestroysWithoutTraces() {
@@ -39,8 +26,4 @@ class CrunRuntimeTest {
         runtime.destroy(id); // idempotent
     }
 
-    @AfterAll
-    static void tearDown() {
-        TestSandboxes.cleanUp(runtime, config);
-    }
 }

@@ -1,7 +1,6 @@
 package dev.boxwood.server.runtime;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.boxwood.server.network.NetworkAttachment;
 import java.io.IOException;
@@ -13,43 +12,27 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** What a process inside a sandbox must not be able to do, checked from inside two real sandboxes. */
-class IsolationTest {
+class IsolationTest extends RealSandboxes {
 
-    static CrunRuntime runtime;
-    static CrunRuntime.Config config;
-    static String a;
-    static String b;
-    static RunningSandbox sandboxA;
-    static RunningSandbox sandboxB;
+    String a;
+    String b;
+    RunningSandbox sandboxA;
+    RunningSandbox sandboxB;
 
     @BeforeAll
-    static void boot() {
-        String missing = TestSandboxes.missingPrerequisite();
-        assumeTrue(missing == null, missing);
-        config = TestSandboxes.stubConfig();
-        runtime = new CrunRuntime(config);
+    void bootTwo() {
         a = TestSandboxes.newId();
         b = TestSandboxes.newId();
         sandboxA = runtime.start(TestSandboxes.spec(a));
         sandboxB = runtime.start(TestSandboxes.spec(b));
     }
 
-    @AfterAll
-    static void tearDown() {
-        TestSandboxes.cleanUp(runtime, config);
-    }
-
-    private static HostCommand.Result sh(String id, String script) {
-        return runtime.exec(id, List.of("/bin/bash", "-c", script));
-    }
-
     /** Runs a raw syscall with Python's ctypes and prints "rc errno". */
-    private static String syscall(String id, String call) {
+    private String syscall(String id, String call) {
         return sh(id, "python3 -c 'import ctypes,sys; libc=ctypes.CDLL(None, use_errno=True); "
                 + "rc=" + call + "; print(rc, ctypes.get_errno())'").output().strip();
     }
@@ -120,8 +103,8 @@ class IsolationTest {
                     + netA.hostAddress().getHostAddress() + ":" + onVeth.getLocalPort() + " "
                     + sandboxB.address().getHostAddress() + ":49983 "
                     + "169.254.169.254:80 10.0.0.1:80 192.168.1.1:80 172.16.0.1:80 100.64.0.1:80; do "
-                    + "if timeout 3 bash -c \"echo > /dev/tcp/${t%:*}/${t#*:}\" 2>/dev/null; "
-                    + "then echo OPEN $t; else echo CLOSED $t; fi; done";
+                    + "(if timeout 3 bash -c \"echo > /dev/tcp/${t%:*}/${t#*:}\" 2>/dev/null; "
+                    + "then echo OPEN $t; else echo CLOSED $t; fi) & done; wait";
             String out = sh(a, probe).output();
             assertThat(out).doesNotContain("OPEN").contains("CLOSED 127.0.0.1");
             assertThat(accepted.get()).isEqualTo(before);
@@ -131,6 +114,29 @@ class IsolationTest {
                 assertThat(s.isConnected()).isTrue();
             }
         }
+    }
+
+    @Test
+    void spoofedSourceAddressesAreDropped() {
+        NetworkAttachment netA = runtime.network().find(a).orElseThrow();
+        String spoofed = "10.88.250." + (2 + (netA.slot() % 200));
+        // Host root adds a second address inside A's namespace (the sandbox itself lacks NET_ADMIN) and sends from
+        // it to B: the anti-spoofing rule must drop it before anything else sees it.
+        HostCommand.check(List.of("ip", "-n", netA.netns(), "addr", "add", spoofed + "/32", "dev", "eth0"));
+        long before = spoofCounter();
+        HostCommand.Result sent = HostCommand.run(List.of("ip", "netns", "exec", netA.netns(), "curl", "-s", "-m",
+                "2", "--interface", spoofed, sandboxB.agentUri() + "/health"));
+        assertThat(sent.ok()).isFalse();
+        assertThat(spoofCounter()).isGreaterThan(before);
+        HostCommand.check(List.of("ip", "-n", netA.netns(), "addr", "del", spoofed + "/32", "dev", "eth0"));
+    }
+
+    private static long spoofCounter() {
+        String chain = HostCommand.check(List.of("nft", "list", "chain", "inet", "boxwood", "from_sandbox"));
+        String line = chain.lines().filter(l -> l.contains("@sources")).findFirst().orElseThrow();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("packets (\\d+)").matcher(line);
+        assertThat(m.find()).isTrue();
+        return Long.parseLong(m.group(1));
     }
 
     @Test
