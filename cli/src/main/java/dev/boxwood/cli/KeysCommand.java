@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** Works on the database directly, so it also works while the server is down (SQLite WAL allows both at once). */
-@Command(name = "keys", description = "Create, list and revoke API keys",
+@Command(name = "keys", mixinStandardHelpOptions = true, description = "Create, list and revoke API keys",
         subcommands = {KeysCommand.Create.class, KeysCommand.ListKeys.class, KeysCommand.Revoke.class})
 final class KeysCommand implements Callable<Integer> {
     @Override

@@ -21,7 +21,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "serve", description = "Start the API server with embedded defaults")
+@Command(name = "serve", mixinStandardHelpOptions = true, description = "Start the API server with embedded defaults")
 final class ServeCommand implements Callable<Integer> {
     static final String DEFAULT_TEAM = "default";
 
@@ -44,6 +44,15 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-lifetime-hours", defaultValue = "24", description = "Longest a sandbox may live (default: ${DEFAULT-VALUE})")
     int maxLifetimeHours;
 
+    @Option(names = "--max-cpu-count", description = "Most CPUs one sandbox may ask for (default: all of this host's)")
+    Integer maxCpuCount;
+
+    @Option(names = "--max-memory-mb", defaultValue = "8192", description = "Most memory one sandbox may ask for (default: ${DEFAULT-VALUE})")
+    int maxMemoryMB;
+
+    @Option(names = "--max-disk-mb", defaultValue = "20480", description = "Most disk one sandbox may ask for (default: ${DEFAULT-VALUE})")
+    int maxDiskMB;
+
     @Option(names = "--insecure-public", description = "Allow a non-loopback --bind although traffic is not encrypted")
     boolean insecurePublic;
 
@@ -65,8 +74,17 @@ final class ServeCommand implements Callable<Integer> {
         dataDir = dataDir.toAbsolutePath();
         System.setProperty("boxwood.dataDir", dataDir.toString());
         Files.createDirectories(dataDir);
+        int cpus = maxCpuCount != null ? maxCpuCount : Runtime.getRuntime().availableProcessors();
+        if (cpus < 1 || maxMemoryMB < 64 || maxDiskMB < 64) {
+            System.err.println("boxwood serve: sandbox maximums must be at least 1 CPU, 64 MiB memory and 64 MiB disk");
+            return 2;
+        }
+        Config defaults = Config.defaults();
         Config config = Config.builder().dataDir(dataDir).bind(bind).port(port).domain(domain).runtime(runtime)
-                .maxLifetime(Duration.ofHours(maxLifetimeHours)).build();
+                .maxLifetime(Duration.ofHours(maxLifetimeHours)).maximums(cpus, maxMemoryMB, maxDiskMB)
+                .defaults(Math.min(defaults.defaultCpuCount(), cpus), Math.min(defaults.defaultMemoryMB(), maxMemoryMB),
+                        Math.min(defaults.defaultDiskMB(), maxDiskMB))
+                .build();
 
         if (!new Templates(config.templatesDir()).exists("base")) {
             System.err.println("boxwood serve: the base template is missing; building it (this takes a few minutes)");
