@@ -254,7 +254,7 @@ public final class Interpreter implements AutoCloseable {
     }
 
     /** Checks a request before any byte is streamed, so refusals can still be plain HTTP errors. */
-    public Object resolve(ExecuteRequest request) throws InterpreterException {
+    CodeContext resolve(ExecuteRequest request) throws InterpreterException {
         if (request.code() == null) throw new InterpreterException(400, "code is required");
         if (request.code().isBlank()) throw new InterpreterException(400, "code must not be empty");
         boolean hasContext = request.contextId() != null && !request.contextId().isBlank();
@@ -270,8 +270,7 @@ public final class Interpreter implements AutoCloseable {
      * Runs code in a context and writes the stream to {@code sink}, ending with end_of_execution. Never throws for
      * problems during the run: they become error lines. Returns when the context is ready for the next execution.
      */
-    public void execute(Object resolved, ExecuteRequest request, LineSink sink) {
-        CodeContext context = (CodeContext) resolved;
+    void execute(CodeContext context, ExecuteRequest request, LineSink sink) {
         boolean clientGone = !waitForTurn(context, sink);
         if (clientGone) return;
         try {

@@ -151,7 +151,7 @@ public final class InterpreterServer implements AutoCloseable {
                 body.hasNonNull("code") ? body.get("code").asText() : null, text(body, "context_id"),
                 text(body, "language"), envVars, timeout != null && timeout.canConvertToLong() ? timeout.asLong() : null,
                 request.getHeaders().get("X-Access-Token"));
-        Object context = interpreter.resolve(execute);
+        CodeContext context = interpreter.resolve(execute);
         response.setStatus(200);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/x-ndjson");
         boolean[] failed = {false};

@@ -182,7 +182,12 @@ public final class Kernel implements AutoCloseable {
         content.put("stop_on_error", !silent);
         String id = java.util.UUID.randomUUID().toString();
         listeners.put(id, listener); // before sending, so not even the first answer can miss it
-        return connection.send(Channel.SHELL, "execute_request", content, id);
+        connection.send(Channel.SHELL, "execute_request", content, id);
+        // A kernel that exited just before registration has already told its listeners: tell this one too.
+        if (!process.isAlive() && listeners.remove(id) != null) {
+            listener.onKernelDied("exit code " + process.exitValue(), closing);
+        }
+        return id;
     }
 
     public void forget(String msgId) {
