@@ -25,7 +25,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A {@link SandboxRuntime} for control-plane tests on machines without crun: each "sandbox" is a real HTTP server
- * on its own loopback address (127.0.99.N) and the agent's port, speaking the agent's {@code /health} and
+ * on its own loopback address (127.99.x.y) and the agent's port, speaking the agent's {@code /health} and
  * {@code /init} contract, plus a few endpoints that let tests see what the router delivered. Isolation is not its
  * job: the tests that use it are about the API, lifecycle and routing, not the sandbox itself.
  */
@@ -76,7 +76,8 @@ public final class LoopbackRuntime implements SandboxRuntime {
             }
         }
         try {
-            InetAddress address = InetAddress.getByName("127.0.99." + NEXT_ADDRESS.getAndIncrement());
+            int n = NEXT_ADDRESS.getAndIncrement();
+            InetAddress address = InetAddress.getByName("127.99." + (n / 250 % 250) + "." + (n % 250 + 1));
             HttpServer server = HttpServer.create(new InetSocketAddress(address, dev.boxwood.protocol.Ports.AGENT), 64);
             server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
             Box box = new Box(spec.sandboxId(), spec, server, address, "init-" + spec.sandboxId());
