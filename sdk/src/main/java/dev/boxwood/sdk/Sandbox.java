@@ -70,7 +70,7 @@ public final class Sandbox implements AutoCloseable {
         this.commands = new Commands(endpoint);
         this.pty = new Pty(commands);
         this.interpreter = new CodeInterpreter(config.directUrl(sandboxId, ConnectionConfig.CODE_INTERPRETER_PORT,
-                domain), sandboxId, accessToken, trafficAccessToken, config.requestTimeout());
+                domain), sandboxId, accessToken, trafficAccessToken, config.requestTimeout(), endpoint::isRunning);
     }
 
     private static Sandbox fromJson(ConnectionConfig config, JsonNode n) {
@@ -126,6 +126,11 @@ public final class Sandbox implements AutoCloseable {
     /** Lists the team's sandboxes matching {@code query}. */
     public static SandboxPaginator list(SandboxQuery query, ConnectionConfig config) {
         return new SandboxPaginator(new ControlPlane(config), query);
+    }
+
+    /** Kills a sandbox by ID, configured from the environment; false when it did not exist. */
+    public static boolean kill(String sandboxId) {
+        return kill(sandboxId, ConnectionConfig.fromEnvironment());
     }
 
     /** Kills a sandbox by ID; false when it did not exist. */

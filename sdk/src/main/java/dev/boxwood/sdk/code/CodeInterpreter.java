@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
 
 /**
  * Client of the in-sandbox code interpreter (port 49999): runs code in Jupyter-style kernels and manages their
@@ -37,14 +38,17 @@ public final class CodeInterpreter {
     private final String accessToken;
     private final String trafficAccessToken;
     private final Duration requestTimeout;
+    private final BooleanSupplier sandboxRunning;
 
     /**
      * @param baseUrl            the interpreter's base URL (see {@link ConnectionConfig#directUrl})
      * @param accessToken        the sandbox's agent access token, or null
      * @param trafficAccessToken the sandbox's traffic token, or null
+     * @param sandboxRunning     tells whether the sandbox still runs, to explain a broken connection
      */
     public CodeInterpreter(String baseUrl, String sandboxId, String accessToken, String trafficAccessToken,
-                           Duration requestTimeout) {
+                           Duration requestTimeout, BooleanSupplier sandboxRunning) {
+        this.sandboxRunning = sandboxRunning;
         this.baseUrl = baseUrl;
         this.sandboxId = sandboxId;
         this.accessToken = accessToken;
@@ -92,8 +96,14 @@ public final class CodeInterpreter {
             if (timedOut.get()) {
                 throw new TimeoutException("the execution did not finish within " + options.timeout());
             }
-            throw e instanceof SandboxException se ? se
-                    : new SandboxException("the interpreter's stream broke: " + e.getMessage(), e);
+            if (e instanceof SandboxException se) {
+                throw se;
+            }
+            if (!stillRunning()) {
+                throw new TimeoutException("the sandbox was killed or timed out while the code ran", 0,
+                        "unavailable", e);
+            }
+            throw new SandboxException("the interpreter's stream broke: " + e.getMessage(), e);
         } finally {
             close(in);
         }
@@ -187,6 +197,14 @@ public final class CodeInterpreter {
             b.header("E2B-Traffic-Access-Token", trafficAccessToken);
         }
         return Http.timeout(b, timeout);
+    }
+
+    private boolean stillRunning() {
+        try {
+            return sandboxRunning.getAsBoolean();
+        } catch (RuntimeException e) {
+            return true; // cannot tell: report the original failure
+        }
     }
 
     private static CodeContext context(JsonNode n) {

@@ -110,6 +110,21 @@ class CodeInterpreterTest extends SandboxPerClass {
     }
 
     @Test
+    void killingTheSandboxDuringAnExecutionIsATimeout() throws Exception {
+        dev.boxwood.sdk.Sandbox doomed = dev.boxwood.sdk.Sandbox.builder().config(LiveServer.get().config())
+                .template(TEMPLATE).create();
+        try {
+            var running = java.util.concurrent.CompletableFuture.supplyAsync(() -> doomed.runCode(
+                    "import time\nprint('started', flush=True)\ntime.sleep(120)",
+                    RunCodeOptions.builder().onStdout(s -> doomed.kill()).build()));
+            assertThatThrownBy(running::join).hasCauseInstanceOf(TimeoutException.class)
+                    .hasMessageContaining("killed or timed out");
+        } finally {
+            doomed.kill();
+        }
+    }
+
+    @Test
     void timeoutInterruptsAndTheNextExecutionRuns() {
         assertThatThrownBy(() -> sandbox.runCode("import time\ntime.sleep(120)",
                 RunCodeOptions.builder().timeout(Duration.ofSeconds(2)).build()))
