@@ -54,6 +54,7 @@ public final class ConnectRouter implements AgentHandler.Route {
         String path = Request.getPathInContext(request);
         Method method = methods.get(path);
         if (method == null) {
+            Bodies.discard(request);
             unaryError(response, callback, new ConnectError(Code.UNIMPLEMENTED, path + " is not implemented"));
             return;
         }
@@ -66,6 +67,7 @@ public final class ConnectRouter implements AgentHandler.Route {
         switch (method) {
             case Method.Unary<?, ?> unary -> {
                 if (!type.equals("application/json")) {
+                    Bodies.discard(request);
                     unsupported(response, callback, type, "application/json");
                     return;
                 }
@@ -73,6 +75,7 @@ public final class ConnectRouter implements AgentHandler.Route {
             }
             case Method.ServerStream<?, ?> stream -> {
                 if (!type.equals("application/connect+json")) {
+                    Bodies.discard(request);
                     unsupported(response, callback, type, "application/connect+json");
                     return;
                 }
@@ -89,6 +92,7 @@ public final class ConnectRouter implements AgentHandler.Route {
             try {
                 body = Bodies.read(request, MAX_MESSAGE);
             } catch (Bodies.TooLarge e) {
+                Bodies.discard(request);
                 throw ConnectError.resourceExhausted(e.getMessage());
             }
             Q message = parse(body, method.requestType());

@@ -5,6 +5,7 @@ import dev.boxwood.agent.connect.ConnectError;
 import dev.boxwood.agent.filesystem.Access;
 import dev.boxwood.agent.filesystem.Paths;
 import dev.boxwood.agent.http.AgentHandler;
+import dev.boxwood.agent.http.Bodies;
 import dev.boxwood.agent.http.Replies;
 import dev.boxwood.agent.users.Account;
 import dev.boxwood.agent.users.Users;
@@ -67,9 +68,11 @@ public final class FilesHandler implements AgentHandler.Route {
             }
         } catch (FileRequestError e) {
             if (response.isCommitted()) throw e;
+            Bodies.discard(request);
             Replies.error(response, callback, e.status, e.getMessage());
         } catch (ConnectError e) {
             if (response.isCommitted()) throw e;
+            Bodies.discard(request);
             Replies.error(response, callback, e.code().httpStatus(), e.getMessage());
         }
     }

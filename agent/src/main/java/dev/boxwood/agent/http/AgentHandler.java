@@ -88,6 +88,7 @@ public final class AgentHandler extends Handler.Abstract {
             return;
         }
         if (!authorized(request)) {
+            Bodies.discard(request);
             Replies.error(response, callback, 401, UNAUTHORIZED);
             return;
         }
@@ -97,6 +98,7 @@ public final class AgentHandler extends Handler.Abstract {
             if (slash > 0) route = prefixed.get(path.substring(0, slash + 1));
         }
         if (route == null) {
+            Bodies.discard(request);
             Replies.error(response, callback, 404, "path '" + path + "' not found");
             return;
         }
@@ -116,6 +118,7 @@ public final class AgentHandler extends Handler.Abstract {
             return;
         }
         if (initToken != null && !constantTimeEquals(initToken, request.getHeaders().get("X-Boxwood-Init-Token"))) {
+            Bodies.discard(request);
             Replies.error(response, callback, 401, "invalid init token");
             return;
         }

@@ -24,6 +24,25 @@ public final class Bodies {
         }
     }
 
+    /** Largest unread body {@link #discard} swallows before giving up on the connection. */
+    public static final long DISCARD_LIMIT = 8 << 20;
+
+    /**
+     * Reads and drops what is left of a refused request's body, up to {@link #DISCARD_LIMIT}, so the client (still
+     * sending) sees the error response rather than a connection reset. Beyond the limit the connection is let go.
+     */
+    public static void discard(Request request) {
+        if (request.getLength() == 0) return;
+        try (InputStream in = Content.Source.asInputStream(request)) {
+            byte[] sink = new byte[16 * 1024];
+            long total = 0;
+            int n;
+            while (total < DISCARD_LIMIT && (n = in.read(sink)) >= 0) total += n;
+        } catch (IOException | RuntimeException ignored) {
+            // the body was already read, or the client is gone: nothing to drain
+        }
+    }
+
     public static byte[] readCapped(InputStream in, int limit) throws IOException {
         byte[] bytes = in.readNBytes(limit + 1);
         if (bytes.length > limit) throw new TooLarge(limit);

@@ -242,6 +242,20 @@ class FilesHandlerTest {
     }
 
     @Test
+    void aRefusedUploadStillGetsItsErrorResponse() throws Exception {
+        Path dir = TestAgent.scratch("files-refused");
+        byte[] body = new byte[4 << 20];
+        for (int i = 0; i < 3; i++) {
+            HttpResponse<byte[]> r = send(files("?path=" + enc(dir + "/r.bin") + "&signature=v1_wrong", false)
+                    .header("Content-Type", "application/octet-stream")
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(body)));
+            assertThat(r.statusCode()).isEqualTo(401);
+            assertThat(json(r).path("message").asText()).isEqualTo("invalid signature");
+        }
+        assertThat(Files.exists(dir.resolve("r.bin"))).isFalse();
+    }
+
+    @Test
     void largeStreamedUploadsArriveComplete() throws Exception {
         Path dir = TestAgent.scratch("files-large");
         String path = dir + "/large.bin";
