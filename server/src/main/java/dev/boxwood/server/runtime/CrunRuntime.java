@@ -81,6 +81,7 @@ public final class CrunRuntime implements SandboxRuntime {
     private final HttpClient http;
     private final SecureRandom random = new SecureRandom();
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
+    private final AgentStartupCache startupCache;
 
     public CrunRuntime(Config config) {
         this.config = config;
@@ -89,6 +90,15 @@ public final class CrunRuntime implements SandboxRuntime {
         this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofMillis(500)).build();
         prepareHost();
+        this.startupCache = new AgentStartupCache(this, config);
+        if (config.command() == null) {
+            startupCache.buildInBackground("base");
+        }
+    }
+
+    /** The agent's ahead-of-time cache, built in the background after start-up. */
+    public AgentStartupCache startupCache() {
+        return startupCache;
     }
 
     public SandboxNetwork network() {
@@ -138,7 +148,7 @@ public final class CrunRuntime implements SandboxRuntime {
                 throw new RuntimeFailure("sandbox " + id + " already exists");
             }
             try {
-                return boot(spec, dir, lower);
+                return boot(spec, dir, lower, null);
             } catch (RuntimeException | IOException e) {
                 RuntimeFailure failure = e instanceof RuntimeFailure f ? f
                         : new RuntimeFailure("cannot start sandbox " + id + ": " + e.getMessage(), e);
@@ -152,7 +162,8 @@ public final class CrunRuntime implements SandboxRuntime {
         }
     }
 
-    private RunningSandbox boot(SandboxSpec spec, Path dir, Path lower) throws IOException {
+    /** Boots; {@code training} non-null means an agent start-up training run writing into that host dir. */
+    private RunningSandbox boot(SandboxSpec spec, Path dir, Path lower, Path training) throws IOException {
         String id = spec.sandboxId();
         long t0 = System.nanoTime();
         Files.createDirectories(dir);
@@ -191,9 +202,22 @@ public final class CrunRuntime implements SandboxRuntime {
         } else if (config.command() == null) {
             throw new RuntimeFailure("agent jar not found at " + config.agentJar() + " (build the agent module)");
         }
+        Map<Path, String> writable = new LinkedHashMap<>();
+        List<String> jvmCache = List.of();
+        if (training != null) {
+            writable.put(training, AgentStartupCache.TRAINING_DIR);
+            jvmCache = List.of("-XX:AOTCacheOutput=" + AgentStartupCache.TRAINING_DIR + "/agent.aot");
+        } else if (config.command() == null) {
+            Optional<Path> cache = startupCache.ready();
+            if (cache.isPresent()) {
+                binds.put(cache.get(), AgentStartupCache.CACHE_FILE);
+                jvmCache = List.of("-XX:AOTCache=" + AgentStartupCache.CACHE_FILE);
+            }
+        }
         long memoryBytes = Math.max(64, spec.memoryMB()) * 1024L * 1024L;
-        var spec0 = new OciSpec.Input(disk.rootfs(), id, processArgs(), env, cgroupPath(id),
-                Math.max(1, spec.cpuCount()), memoryBytes, config.pidsLimit(), config.noNewPrivileges(), binds);
+        var spec0 = new OciSpec.Input(disk.rootfs(), id, processArgs(jvmCache), env, cgroupPath(id),
+                Math.max(1, spec.cpuCount()), memoryBytes, config.pidsLimit(), config.noNewPrivileges(), binds,
+                writable);
         JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), OciSpec.build(spec0));
 
         // crun create returns once the init process exists; the container inherits crun's stdio, so that must be a
@@ -219,14 +243,57 @@ public final class CrunRuntime implements SandboxRuntime {
         return running;
     }
 
-    private List<String> processArgs() {
+    private List<String> processArgs(List<String> jvmCache) {
         if (config.command() != null) {
             return config.command();
         }
-        return List.of("/usr/bin/tini", "-s", "--", "/opt/boxwood/jdk/bin/java",
-                "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx64m", "-Xss512k",
-                "-XX:MaxMetaspaceSize=64m", "-XX:ReservedCodeCacheSize=32m", "-Djava.net.preferIPv4Stack=true",
-                "-jar", "/opt/boxwood/agent.jar");
+        List<String> args = new ArrayList<>(List.of("/usr/bin/tini", "-s", "--", "/opt/boxwood/jdk/bin/java",
+                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx64m", "-Xss512k",
+                "-XX:MaxMetaspaceSize=64m", "-XX:ReservedCodeCacheSize=32m", "-Djava.net.preferIPv4Stack=true"));
+        args.addAll(jvmCache);
+        args.addAll(List.of("-jar", "/opt/boxwood/agent.jar"));
+        return args;
+    }
+
+    /**
+     * Runs the agent once in a throwaway sandbox with {@code -XX:AOTCacheOutput}, so later sandboxes start it from
+     * an ahead-of-time cache (same paths, same JDK, same jar: the JVM checks all three). Returns the cache file the
+     * JVM wrote into {@code trainingDir}, if it did.
+     */
+    Optional<Path> trainAgent(String template, Path trainingDir) {
+        String id = "aot" + HexFormat.of().formatHex(bytes(8));
+        Path lower = config.dataDir().resolve("templates").resolve(template).resolve("rootfs");
+        if (config.command() != null || !Files.isDirectory(lower) || !Files.isRegularFile(config.agentJar())) {
+            return Optional.empty();
+        }
+        synchronized (lockFor(id)) {
+            try {
+                RunningSandbox sandbox = boot(new SandboxSpec(id, template, 1, 512, 256), sandboxDir(id), lower,
+                        trainingDir);
+                // TERM makes the JVM exit normally, and it writes the cache on the way out.
+                HostCommand.run(crun("kill", id, "TERM"));
+                long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+                while (ProcessHandle.of(sandbox.pid()).map(ProcessHandle::isAlive).orElse(false)
+                        && System.nanoTime() < deadline) {
+                    Thread.sleep(100);
+                }
+                Path cache = trainingDir.resolve("agent.aot");
+                return Files.isRegularFile(cache) && Files.size(cache) > 0 ? Optional.of(cache) : Optional.empty();
+            } catch (RuntimeException | IOException e) {
+                LOG.warn("agent start-up cache not built: {}", e.getMessage());
+                return Optional.empty();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return Optional.empty();
+            } finally {
+                try {
+                    destroyLocked(id);
+                } catch (RuntimeException e) {
+                    LOG.warn("cleaning up training sandbox {}: {}", id, e.getMessage());
+                }
+                locks.remove(id);
+            }
+        }
     }
 
     /** Polls {@code GET /health} until it answers 2xx; fails early if the sandbox's init has exited. */

@@ -33,10 +33,11 @@ public final class OciSpec {
      * @param env       process environment
      * @param cgroup    cgroup path, relative to each v1 controller's root
      * @param binds     host path → sandbox path, bound read-only
+     * @param writable  host path → sandbox path, bound read-write (only for Boxwood's own training runs)
      */
     public record Input(Path rootfs, String hostname, List<String> args, Map<String, String> env, String cgroup,
                         int cpuCount, long memoryBytes, long pidsLimit, boolean noNewPrivileges,
-                        Map<Path, String> binds) {}
+                        Map<Path, String> binds, Map<Path, String> writable) {}
 
     private OciSpec() {}
 
@@ -82,6 +83,8 @@ public final class OciSpec {
         mount(mounts, "/sys/fs/cgroup", "cgroup", "cgroup", List.of("nosuid", "noexec", "nodev", "relatime", "ro"));
         in.binds().forEach((host, inside) -> mount(mounts, inside, "bind", host.toString(),
                 List.of("rbind", "ro", "nosuid", "nodev")));
+        in.writable().forEach((host, inside) -> mount(mounts, inside, "bind", host.toString(),
+                List.of("rbind", "rw", "nosuid", "nodev")));
 
         ObjectNode linux = spec.putObject("linux");
         ArrayNode namespaces = linux.putArray("namespaces");

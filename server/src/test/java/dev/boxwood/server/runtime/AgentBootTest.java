@@ -64,7 +64,8 @@ class AgentBootTest extends RealSandboxes {
         String id = TestSandboxes.newId();
         RunningSandbox sandbox = runtime.start(TestSandboxes.spec(id));
         try {
-            CrunRuntime second = new CrunRuntime(config); // as a restarted server would
+            // As a restarted server would (with the stand-in command only so it does not start its own cache build).
+            CrunRuntime second = new CrunRuntime(config.withCommand(TestSandboxes.HEALTH_STUB));
             RunningSandbox found = second.reattach(id).orElseThrow();
             assertThat(found.address()).isEqualTo(sandbox.address());
             assertThat(found.initToken()).isEqualTo(sandbox.initToken());
@@ -72,6 +73,25 @@ class AgentBootTest extends RealSandboxes {
             assertThat(second.leftovers()).contains(id);
             second.destroy(id);
             assertThat(runtime.reattach(id)).isEmpty();
+        } finally {
+            runtime.destroy(id);
+        }
+    }
+
+    @Test
+    void laterSandboxesStartTheAgentFromItsAheadOfTimeCache() throws Exception {
+        runtime.startupCache().awaitBuilt();
+        assertThat(runtime.startupCache().ready()).as("AOT cache built by the training run").isPresent();
+        String id = TestSandboxes.newId();
+        long started = System.nanoTime();
+        runtime.start(TestSandboxes.spec(id));
+        long bootMs = (System.nanoTime() - started) / 1_000_000;
+        try {
+            String ps = runtime.exec(id, List.of("ps", "-eo", "rss,args")).output();
+            assertThat(ps).contains("-XX:AOTCache=/opt/boxwood/agent.aot");
+            assertThat(runtime.exec(id, List.of("sh", "-c", "cat /opt/boxwood/agent.aot > /dev/null && "
+                    + "echo x >> /opt/boxwood/agent.aot 2>&1; echo rc=$?")).output()).doesNotContain("rc=0");
+            System.out.printf("agent sandbox with AOT cache %s: create -> healthy %d ms%n%s%n", id, bootMs, ps);
         } finally {
             runtime.destroy(id);
         }
