@@ -51,6 +51,7 @@ public final class Sandbox implements AutoCloseable {
     private final String templateId;
     private final String domain;
     private final String envdVersion;
+    private final String trafficAccessToken;
     private final SandboxEndpoint endpoint;
     private final Filesystem files;
     private final Commands commands;
@@ -65,6 +66,7 @@ public final class Sandbox implements AutoCloseable {
         this.templateId = templateId;
         this.domain = domain;
         this.envdVersion = envdVersion;
+        this.trafficAccessToken = trafficAccessToken;
         this.endpoint = SandboxEndpoint.of(config, sandboxId, domain, accessToken, envdVersion);
         this.files = new Filesystem(endpoint);
         this.commands = new Commands(endpoint);
@@ -164,6 +166,14 @@ public final class Sandbox implements AutoCloseable {
     /** The version of its agent. */
     public String envdVersion() {
         return envdVersion;
+    }
+
+    /**
+     * The token that requests to its ports must carry as {@code E2B-Traffic-Access-Token} when it was created with
+     * {@code allowPublicTraffic=false}; null otherwise. The SDK sends it itself for the code interpreter.
+     */
+    public String trafficAccessToken() {
+        return trafficAccessToken;
     }
 
     public ConnectionConfig config() {

@@ -221,6 +221,7 @@ public final class CodeInterpreter {
             case 502 -> new TimeoutException("the sandbox is not running or timed out: " + text, status, null, null);
             case 404 -> new NotFoundException(text, status, null, null);
             case 400 -> new dev.boxwood.sdk.InvalidArgumentException(text, status, null, null);
+            case 401, 403 -> new dev.boxwood.sdk.AuthenticationException(text, status, null, null);
             default -> new SandboxException(status + ": " + text, status, null, null);
         };
     }

@@ -110,6 +110,15 @@ class CodeInterpreterTest extends SandboxPerClass {
     }
 
     @Test
+    void privatePortsTakeTheTrafficTokenTheSdkSends() {
+        try (dev.boxwood.sdk.Sandbox secured = dev.boxwood.sdk.Sandbox.builder().config(LiveServer.get().config())
+                .template(TEMPLATE).network(new dev.boxwood.sdk.NetworkConfig(List.of(), List.of(), false)).create()) {
+            assertThat(secured.trafficAccessToken()).isNotBlank();
+            assertThat(secured.runCode("6 * 7").text()).isEqualTo("42");
+        }
+    }
+
+    @Test
     void killingTheSandboxDuringAnExecutionIsATimeout() throws Exception {
         dev.boxwood.sdk.Sandbox doomed = dev.boxwood.sdk.Sandbox.builder().config(LiveServer.get().config())
                 .template(TEMPLATE).create();
