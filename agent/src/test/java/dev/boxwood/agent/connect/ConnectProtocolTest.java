@@ -4,30 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.boxwood.agent.testing.ConnectClient;
 import dev.boxwood.agent.testing.ConnectClient.Frame;
+import dev.boxwood.agent.testing.LiveAgentTest;
 import dev.boxwood.agent.testing.TestAgent;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** The Connect protocol itself: framing, errors, deadlines, keepalives, bad input. */
-class ConnectProtocolTest {
-    static TestAgent agent;
-    static ConnectClient c;
-
-    @BeforeAll
-    static void start() throws Exception {
-        agent = TestAgent.start();
-        c = agent.client();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        agent.close();
-    }
-
+class ConnectProtocolTest extends LiveAgentTest {
     private static Frame onlyFrame(ConnectClient.Stream s) throws Exception {
         List<Frame> frames = s.rest();
         assertThat(frames).hasSize(1);

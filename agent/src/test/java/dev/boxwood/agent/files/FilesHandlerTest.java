@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.boxwood.agent.testing.ConnectClient;
+import dev.boxwood.agent.testing.LiveAgentTest;
 import dev.boxwood.agent.testing.TestAgent;
 import dev.boxwood.protocol.envd.FileSignatures;
 import java.io.ByteArrayOutputStream;
@@ -17,25 +18,9 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.GZIPOutputStream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-class FilesHandlerTest {
-    static TestAgent agent;
-    static ConnectClient c;
-
-    @BeforeAll
-    static void start() throws Exception {
-        agent = TestAgent.start();
-        c = agent.client();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        agent.close();
-    }
-
+class FilesHandlerTest extends LiveAgentTest {
     static String enc(String s) {
         return URLEncoder.encode(s, StandardCharsets.UTF_8);
     }

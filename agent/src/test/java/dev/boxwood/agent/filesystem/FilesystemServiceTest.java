@@ -6,30 +6,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.boxwood.agent.testing.ConnectClient;
 import dev.boxwood.agent.testing.ConnectClient.Frame;
+import dev.boxwood.agent.testing.LiveAgentTest;
 import dev.boxwood.agent.testing.TestAgent;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-class FilesystemServiceTest {
-    static TestAgent agent;
-    static ConnectClient c;
-
-    @BeforeAll
-    static void start() throws Exception {
-        agent = TestAgent.start();
-        c = agent.client();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        agent.close();
-    }
-
+class FilesystemServiceTest extends LiveAgentTest {
     static ConnectClient.Reply call(String method, String json, String... headers) throws Exception {
         return c.unary("filesystem.Filesystem/" + method, json, headers);
     }

@@ -9,27 +9,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.boxwood.agent.testing.ConnectClient;
 import dev.boxwood.agent.testing.ConnectClient.Frame;
+import dev.boxwood.agent.testing.LiveAgentTest;
 import dev.boxwood.agent.testing.TestAgent;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-class ProcessServiceTest {
-    static TestAgent agent;
-    static ConnectClient c;
-
-    @BeforeAll
-    static void start() throws Exception {
-        agent = TestAgent.start();
-        c = agent.client();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        agent.close();
-    }
-
+class ProcessServiceTest extends LiveAgentTest {
     static String bash(String script) throws Exception {
         return "{\"process\":{\"cmd\":\"/bin/bash\",\"args\":[\"-l\",\"-c\","
                 + ConnectClient.JSON.writeValueAsString(script) + "]},\"stdin\":false}";
