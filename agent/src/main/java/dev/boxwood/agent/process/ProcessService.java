@@ -42,6 +42,9 @@ public final class ProcessService {
     static final String SERVICE = "process.Process";
     private static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     private static final boolean AGENT_IS_ROOT = "root".equals(System.getProperty("user.name"));
+    /** Absolute, so spawning does not depend on the agent's own PATH (a container may start it without one). */
+    private static final String SETSID = utility("setsid");
+    private static final String SETPRIV = utility("setpriv");
 
     private final Settings settings;
     private final Map<Integer, ManagedProcess> processes = new ConcurrentHashMap<>();
@@ -255,14 +258,22 @@ public final class ProcessService {
     /** setsid gives the process its own session and process group (and with --ctty, its terminal). */
     private static List<String> command(ProcessConfig config, Account user, boolean pty) {
         List<String> cmd = new ArrayList<>();
-        cmd.add("setsid");
+        cmd.add(SETSID);
         if (pty) cmd.add("--ctty");
         if (AGENT_IS_ROOT && !user.isRoot()) {
-            cmd.addAll(List.of("setpriv", "--reuid=" + user.uid(), "--regid=" + user.gid(), "--init-groups", "--"));
+            cmd.addAll(List.of(SETPRIV, "--reuid=" + user.uid(), "--regid=" + user.gid(), "--init-groups", "--"));
         }
         cmd.add(config.cmd());
         if (config.args() != null) cmd.addAll(config.args());
         return cmd;
+    }
+
+    private static String utility(String name) {
+        for (String dir : List.of("/usr/bin", "/bin", "/usr/sbin", "/sbin")) {
+            Path p = Path.of(dir, name);
+            if (Files.isExecutable(p)) return p.toString();
+        }
+        return name;
     }
 
     /** Defaults of the user, then the sandbox's env vars from /init, then the call's own envs. */
