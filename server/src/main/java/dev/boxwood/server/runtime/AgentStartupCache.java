@@ -28,6 +28,7 @@ public final class AgentStartupCache {
     private final CrunRuntime.Config config;
     private final Path dir;
     private volatile Thread builder;
+    private volatile Path failed;
 
     AgentStartupCache(CrunRuntime runtime, CrunRuntime.Config config) {
         this.runtime = runtime;
@@ -43,7 +44,10 @@ public final class AgentStartupCache {
 
     /** Builds the cache on a virtual thread unless it exists; sandboxes started meanwhile go without it. */
     public synchronized void buildInBackground(String template) {
-        if (ready().isPresent() || file() == null || (builder != null && builder.isAlive())) {
+        Path target = file();
+        // One attempt per JDK and jar: a training run that failed would fail again.
+        if (target == null || Files.isRegularFile(target) || target.equals(failed)
+                || (builder != null && builder.isAlive())) {
             return;
         }
         builder = Thread.ofVirtual().name("agent-aot-cache").start(() -> build(template));
@@ -74,12 +78,29 @@ public final class AgentStartupCache {
                 Files.setAttribute(tmp, "unix:gid", 0);
                 Files.setAttribute(tmp, "unix:mode", 0644);
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                removeOthers(target);
+            } else {
+                failed = target;
             }
         } catch (IOException | RuntimeException e) {
+            failed = target;
             org.slf4j.LoggerFactory.getLogger(AgentStartupCache.class)
                     .warn("agent start-up cache not built: {}", e.getMessage());
         } finally {
             HostCommand.run(List.of("rm", "-rf", "--one-file-system", training.toString()));
+        }
+    }
+
+    /** Caches for older jars or JDKs are dead weight (tens of MB each); running sandboxes keep theirs mapped. */
+    private void removeOthers(Path keep) {
+        try (var files = Files.list(dir)) {
+            for (Path file : files.toList()) {
+                if (file.getFileName().toString().endsWith(".aot") && !file.equals(keep)) {
+                    Files.deleteIfExists(file);
+                }
+            }
+        } catch (IOException ignored) {
+            // best effort
         }
     }
 

@@ -142,6 +142,12 @@ public final class CrunRuntime implements SandboxRuntime {
                 || !Files.isDirectory(lower)) {
             throw new RuntimeFailure("template '" + spec.template() + "' is not built");
         }
+        try {
+            // The real path goes into the overlay mount, so a template rebuild can tell its old tree is in use.
+            lower = lower.toRealPath();
+        } catch (IOException e) {
+            throw new RuntimeFailure("template '" + spec.template() + "' is not readable: " + e.getMessage(), e);
+        }
         synchronized (lockFor(id)) {
             Path dir = sandboxDir(id);
             if (Files.exists(dir) || crunState(id).isPresent()) {
@@ -209,6 +215,9 @@ public final class CrunRuntime implements SandboxRuntime {
             jvmCache = List.of("-XX:AOTCacheOutput=" + AgentStartupCache.TRAINING_DIR + "/agent.aot");
         } else if (config.command() == null) {
             Optional<Path> cache = startupCache.ready();
+            if (cache.isEmpty()) {
+                startupCache.buildInBackground(spec.template()); // e.g. the template was built after start-up
+            }
             if (cache.isPresent()) {
                 binds.put(cache.get(), AgentStartupCache.CACHE_FILE);
                 jvmCache = List.of("-XX:AOTCache=" + AgentStartupCache.CACHE_FILE);

@@ -283,18 +283,47 @@ public final class TemplateBuilder {
         }
     }
 
-    /** Swaps the finished build into place: rename the old one aside, rename the new one in, delete the old. */
+    /**
+     * Swaps the finished build into place: rename the old one aside, rename the new one in, delete the old one unless
+     * running sandboxes still have it as their overlay's lower layer (then it stays until a later build finds it
+     * unused).
+     */
     private void replace(String name, Path work) throws IOException {
         Path target = store.templateDir(name);
         Path old = store.templatesDir().resolve(".old-" + name + "-" + UUID.randomUUID().toString().substring(0, 8));
+        boolean inUse = lowerLayerInUse(target);
         boolean hadOld = Files.exists(target);
         if (hadOld) {
             Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
         }
         Files.move(work, target, StandardCopyOption.ATOMIC_MOVE);
-        if (hadOld) {
-            deleteTree(old);
+        if (hadOld && inUse) {
+            progress.accept("template " + name + ": previous build kept while running sandboxes use it");
         }
+        if (!inUse) {
+            try (var children = Files.list(store.templatesDir())) {
+                for (Path child : children.toList()) {
+                    if (child.getFileName().toString().startsWith(".old-" + name + "-")) {
+                        deleteTree(child);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Whether any overlay mount on this host was made with this template's rootfs as a lower layer. */
+    private static boolean lowerLayerInUse(Path templateDir) {
+        String needle = "lowerdir=" + templateDir.resolve("rootfs");
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+                if (line.contains(" - overlay ") && (line.contains(needle + ",") || line.contains(needle + ":"))) {
+                    return true;
+                }
+            }
+        } catch (IOException e) {
+            return true; // cannot tell: keep it
+        }
+        return false;
     }
 
     static void deleteTree(Path path) {
