@@ -24,12 +24,12 @@ import java.util.stream.Stream;
 final class LiveServer {
     private static LiveServer instance;
 
-    final BoxwoodServer server;
+    volatile BoxwoodServer server;
     final CrunRuntime runtime;
     final Path dataDir;
     final Path runDir;
-    final String apiKey;
-    final String url;
+    String apiKey;
+    String url;
 
     private LiveServer() throws IOException {
         Path home = Path.of(System.getProperty("boxwood.home", "..")).toAbsolutePath().normalize();
@@ -47,12 +47,13 @@ final class LiveServer {
         }
         this.runtime = new CrunRuntime(new CrunRuntime.Config(dataDir, runDir,
                 Path.of(System.getProperty("java.home")), agentJar, null, 1024, true, Duration.ofSeconds(60)));
+        // Registered before the server starts, so even a half-started server leaves no sandbox behind.
+        Runtime.getRuntime().addShutdownHook(new Thread(this::shutdown, "boxwood-sdk-test-server"));
         Config config = Config.builder().dataDir(dataDir).bind("127.0.0.1").port(0)
                 .metricsInterval(Duration.ofSeconds(1)).build();
         this.server = new BoxwoodServer(config, runtime).start();
         this.apiKey = server.teams().createKey(server.teams().ensureTeam("sdk-tests"));
         this.url = "http://127.0.0.1:" + server.uri().getPort();
-        Runtime.getRuntime().addShutdownHook(new Thread(this::shutdown, "boxwood-sdk-test-server"));
     }
 
     /** The shared server; skips the calling test when this machine cannot run sandboxes. */
@@ -82,7 +83,9 @@ final class LiveServer {
     }
 
     private void shutdown() {
-        server.close();
+        if (server != null) {
+            server.close();
+        }
         // The server leaves sandboxes running on shutdown (it reattaches them on restart); a test run must not.
         for (String id : runtime.leftovers()) {
             try {
