@@ -202,8 +202,12 @@ public final class Interpreter implements AutoCloseable {
             extra.add("--PlainTextFormatter.max_seq_length=0");
             extra.add("--HistoryManager.enabled=False");
         }
+        // Sandbox-wide env vars known by now go into the process environment too: that is the only way a kernel
+        // whose language cannot set env vars (Java) sees them. Later changes still arrive as code.
+        Map<String, String> env = new LinkedHashMap<>(config.kernelEnv());
+        if (config.sandboxEnv() != null) env.putAll(config.sandboxEnv().apply(null));
         try {
-            return Kernel.start(spec, config.runDir(), cwd, config.kernelEnv(), extra, config.kernelStartup());
+            return Kernel.start(spec, config.runDir(), cwd, env, extra, config.kernelStartup());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -133,6 +133,8 @@ class BuiltInKernelsTest {
         run("java", "int answer = 40;");
         assertThat(first(run("java", "answer + 2"), "result").path("text").asText()).isEqualTo("42");
         assertThat(text(run("java", "System.out.println(\"from java\");"), "stdout")).isEqualTo("from java\n");
+        assertThat(first(run("java", "System.getenv(\"BOXWOOD_GLOBAL\")"), "result").path("text").asText())
+                .isEqualTo("everywhere");
         JsonNode error = first(run("java", "Integer.parseInt(\"x\")"), "error");
         assertThat(error.path("name").asText()).isEqualTo("java.lang.NumberFormatException");
         assertThat(first(run("java", "undefinedThing + 1"), "error").path("name").asText()).isEqualTo("CompilationError");
