@@ -2,7 +2,7 @@
 #
 # The agent (not a Jupyter server) starts the kernels from their kernelspecs: python3 (python3-ipykernel) and ir
 # (r-cran-irkernel) are installed by the packages into /usr/share/jupyter/kernels. Bash, JavaScript, TypeScript and
-# Java kernels are built into the agent and need only bash, node (+ the typescript package) and the bind-mounted JDK.
+# Java kernels are built into the agent and need only bash, node (+ node-typescript) and the bind-mounted JDK.
 
 # Kernels run as root (as in E2B's template); their cwd defaults to /home/user.
 # Build matplotlib's font cache now, or the first plot in every sandbox pays several seconds for it.
@@ -12,5 +12,3 @@ HOME=/root MPLBACKEND=Agg python3 -c 'import matplotlib.pyplot as plt; plt.figur
 python3 -m compileall -q /usr/lib/python3/dist-packages >/dev/null 2>&1 || true
 
 
-# The TypeScript kernel erases types with TypeScript's own transpiler (5.x: 7.x has no JavaScript API).
-npm install -g --no-audit --no-fund typescript@5

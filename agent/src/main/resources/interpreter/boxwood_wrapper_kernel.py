@@ -45,7 +45,7 @@ class Child:
             argv = ["bash", "--noprofile", "--norc"]
         elif RUNTIME == "node":
             argv = ["node", os.path.join(HERE, "boxwood_node_runner.js")]
-            env.setdefault("NODE_PATH", "/usr/local/lib/node_modules:/usr/lib/node_modules")
+            env.setdefault("NODE_PATH", "/usr/local/lib/node_modules:/usr/lib/node_modules:/usr/share/nodejs")
         elif RUNTIME == "java":
             argv = [os.environ.get("BOXWOOD_JAVA", "java"), "-cp", os.environ["BOXWOOD_AGENT_JAR"],
                     "dev.boxwood.agent.interpreter.JShellRunner"]

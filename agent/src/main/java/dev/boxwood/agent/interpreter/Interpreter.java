@@ -112,7 +112,8 @@ public final class Interpreter implements AutoCloseable {
 
     /** A globally installed npm package, looked up where the node runtime will look (NODE_PATH). */
     private Path nodeModule(String name) {
-        String nodePath = config.kernelEnv().getOrDefault("NODE_PATH", "/usr/local/lib/node_modules:/usr/lib/node_modules");
+        String nodePath = config.kernelEnv().getOrDefault("NODE_PATH",
+                "/usr/local/lib/node_modules:/usr/lib/node_modules:/usr/share/nodejs"); // as the wrapper's default
         for (String dir : nodePath.split(":")) {
             Path candidate = Path.of(dir, name, "package.json");
             if (!dir.isBlank() && Files.isRegularFile(candidate)) return candidate.getParent();
