@@ -58,12 +58,18 @@ public final class CrunRuntime implements SandboxRuntime {
     public record Config(Path dataDir, Path runDir, Path jdk, Path agentJar, List<String> command, int pidsLimit,
                          boolean noNewPrivileges, Duration startTimeout) {
 
-        /** Production defaults: data dir from {@code boxwood.dataDir}, agent jar from the checkout. */
+        /**
+         * Production defaults: data dir from {@code boxwood.dataDir}, agent jar from the checkout. System property
+         * {@code boxwood.noNewPrivileges=false} lets setuid programs (sudo) work inside sandboxes; they then gain
+         * root inside the sandbox only, which the API offers anyway.
+         */
         public static Config defaults() {
             String home = System.getProperty("boxwood.home", System.getenv().getOrDefault("BOXWOOD_HOME", "."));
+            boolean noNewPrivileges = Boolean.parseBoolean(System.getProperty("boxwood.noNewPrivileges", "true"));
             return new Config(Path.of(System.getProperty("boxwood.dataDir", "/var/lib/boxwood")),
                     Path.of("/run/boxwood"), Path.of(System.getProperty("java.home")),
-                    Path.of(home).resolve("agent/target/boxwood-agent.jar"), null, 1024, true, Duration.ofSeconds(30));
+                    Path.of(home).resolve("agent/target/boxwood-agent.jar"), null, 1024, noNewPrivileges,
+                    Duration.ofSeconds(30));
         }
 
         public Config withCommand(List<String> replacement) {
@@ -426,16 +432,30 @@ public final class CrunRuntime implements SandboxRuntime {
 
     /** Runs a command inside a running sandbox with {@code crun exec} (tests and diagnostics, not the API path). */
     public HostCommand.Result exec(String sandboxId, List<String> command) {
-        List<String> full = crun("exec", "--no-new-privs", sandboxId);
+        List<String> full = execPrefix(sandboxId);
         full.addAll(command);
         return HostCommand.runWithin(full, 2, java.util.concurrent.TimeUnit.MINUTES);
     }
 
     /** Same as {@link #exec} as another user (uid:gid inside the sandbox). */
     public HostCommand.Result execAs(String sandboxId, String user, List<String> command) {
-        List<String> full = crun("exec", "--no-new-privs", "--user", user, sandboxId);
+        List<String> full = crun("exec", "--user", user);
+        if (config.noNewPrivileges()) {
+            full.add("--no-new-privs");
+        }
+        full.add(sandboxId);
         full.addAll(command);
         return HostCommand.runWithin(full, 2, java.util.concurrent.TimeUnit.MINUTES);
+    }
+
+    /** Exec'd processes get what the agent's children get: no_new_privs when the sandbox has it. */
+    private List<String> execPrefix(String sandboxId) {
+        List<String> full = crun("exec");
+        if (config.noNewPrivileges()) {
+            full.add("--no-new-privs");
+        }
+        full.add(sandboxId);
+        return full;
     }
 
     Optional<JsonNode> crunState(String id) {

@@ -26,4 +26,28 @@ class CrunRuntimeTest extends RealSandboxes {
         runtime.destroy(id); // idempotent
     }
 
+
+    @Test
+    void passwordlessSudoWorksOnlyWithoutNoNewPrivileges() {
+        // no_new_privs (the default) stops setuid programs; with it off, user's sudo gives root inside the sandbox.
+        String id = TestSandboxes.newId();
+        runtime.start(TestSandboxes.spec(id));
+        try {
+            assertThat(runtime.execAs(id, "1000:1000", List.of("sh", "-c", "sudo -n whoami 2>&1")).output())
+                    .contains("no new privileges");
+        } finally {
+            runtime.destroy(id);
+        }
+        CrunRuntime.Config c = config;
+        CrunRuntime permissive = new CrunRuntime(new CrunRuntime.Config(c.dataDir(), c.runDir(), c.jdk(), c.agentJar(),
+                c.command(), c.pidsLimit(), false, c.startTimeout()));
+        String other = TestSandboxes.newId();
+        permissive.start(TestSandboxes.spec(other));
+        try {
+            assertThat(permissive.execAs(other, "1000:1000", List.of("sh", "-c", "id -un; sudo -n whoami")).output()
+                    .lines().toList()).containsExactly("user", "root");
+        } finally {
+            permissive.destroy(other);
+        }
+    }
 }
