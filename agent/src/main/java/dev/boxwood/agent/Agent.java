@@ -45,14 +45,15 @@ public final class Agent implements AutoCloseable {
         String port = System.getenv().getOrDefault("BOXWOOD_AGENT_PORT", String.valueOf(Ports.AGENT));
         String host = System.getenv().getOrDefault("BOXWOOD_AGENT_HOST", "0.0.0.0");
         String initToken = System.getenv("BOXWOOD_INIT_TOKEN");
+        // >>> code interpreter hook: E2B's interpreter on 49999 when the template has a Jupyter kernel. Started
+        // first, so its port is open by the time the server sees this agent healthy and hands the sandbox out.
+        dev.boxwood.agent.interpreter.InterpreterServer.startIfAvailable(Integer.parseInt(port));
+        // <<< code interpreter hook
         Agent agent = start(host, Integer.parseInt(port), initToken == null || initToken.isEmpty() ? null : initToken);
         // start-up time as the benchmarks define it: from the JVM's process start to a listening /health
         ProcessHandle.current().info().startInstant().ifPresent(t -> LoggerFactory.getLogger(Agent.class).info(
                 "listening on {}:{} {} ms after JVM start", host, agent.port(),
                 java.time.Duration.between(t, java.time.Instant.now()).toMillis()));
-        // >>> code interpreter hook: E2B's interpreter on 49999 when the template has a Jupyter kernel
-        dev.boxwood.agent.interpreter.InterpreterServer.startIfAvailable(agent.port());
-        // <<< code interpreter hook
         agent.server.join();
     }
 
