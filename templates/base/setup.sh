@@ -17,3 +17,7 @@ printf 'LANG=C.UTF-8\n' > /etc/default/locale
 # Paths the runtime bind-mounts the agent and the host JDK onto.
 mkdir -p /opt/boxwood/jdk
 touch /opt/boxwood/agent.jar
+
+# sudo through the agent: under no_new_privs the setuid /usr/bin/sudo cannot gain root, so /usr/local/bin/sudo (first
+# on PATH) asks the agent over /run/boxwood-sudo.sock (agent package dev.boxwood.agent.sudo).
+install -m 0755 /tmp/boxwood-recipe/sudo /usr/local/bin/sudo

@@ -49,6 +49,9 @@ public final class Agent implements AutoCloseable {
         // first, so its port is open by the time the server sees this agent healthy and hands the sandbox out.
         dev.boxwood.agent.interpreter.InterpreterServer.startIfAvailable(Integer.parseInt(port));
         // <<< code interpreter hook
+        // >>> sudo hook: /usr/local/bin/sudo asks the agent over /run/boxwood-sudo.sock (setuid is inert under NNP)
+        dev.boxwood.agent.sudo.SudoService.startIfRoot();
+        // <<< sudo hook
         Agent agent = start(host, Integer.parseInt(port), initToken == null || initToken.isEmpty() ? null : initToken);
         // start-up time as the benchmarks define it: from the JVM's process start to a listening /health
         ProcessHandle.current().info().startInstant().ifPresent(t -> LoggerFactory.getLogger(Agent.class).info(

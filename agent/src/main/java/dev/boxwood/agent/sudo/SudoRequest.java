@@ -1,0 +1,25 @@
+package dev.boxwood.agent.sudo;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The client's request line. {@code stdio} holds the client's fd numbers to reopen for the command's stdin, stdout and
+ * stderr ({@code null}: closed); the client swaps sockets for pipes it relays, since a socket cannot be reopened.
+ * {@code action} is {@code run}, {@code validate} ({@code sudo -v}) or {@code list} ({@code sudo -l}).
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+record SudoRequest(int pid, List<String> argv, String user, String cwd, Map<String, String> env, boolean login,
+                   boolean shell, boolean preserveEnv, List<String> preserveList, boolean setHome, String action,
+                   Map<String, String> assignments, List<Integer> stdio) {
+    SudoRequest {
+        argv = argv == null ? List.of() : List.copyOf(argv);
+        user = user == null || user.isEmpty() ? "root" : user;
+        env = env == null ? Map.of() : env;
+        preserveList = preserveList == null ? List.of() : preserveList;
+        action = action == null ? "run" : action;
+        assignments = assignments == null ? Map.of() : assignments;
+        stdio = stdio == null ? java.util.Arrays.asList(0, 1, 2) : stdio;
+    }
+}
