@@ -143,9 +143,11 @@ public final class CrunRuntime implements SandboxRuntime {
         if (id == null || !ID.matcher(id).matches()) {
             throw new RuntimeFailure("invalid sandbox id");
         }
+        if (spec.template() == null || !spec.template().matches("[a-z0-9][a-z0-9._-]{0,62}")) {
+            throw new RuntimeFailure("invalid template id '" + spec.template() + "'");
+        }
         Path lower = config.dataDir().resolve("templates").resolve(spec.template()).resolve("rootfs");
-        if (spec.template() == null || !spec.template().matches("[a-z0-9][a-z0-9._-]{0,62}")
-                || !Files.isDirectory(lower)) {
+        if (!Files.isDirectory(lower)) {
             throw new RuntimeFailure("template '" + spec.template() + "' is not built");
         }
         try {

@@ -50,4 +50,21 @@ class CrunRuntimeTest extends RealSandboxes {
             permissive.destroy(other);
         }
     }
+
+    @Test
+    void refusesBadRequestsWithoutLeavingTraces() {
+        String id = TestSandboxes.newId();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> runtime.start(
+                        new SandboxSpec(id, "no-such-template", 1, 512, 512)))
+                .isInstanceOf(RuntimeFailure.class).hasMessageContaining("not built");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> runtime.start(
+                        new SandboxSpec(id, "../../etc", 1, 512, 512)))
+                .isInstanceOf(RuntimeFailure.class).hasMessageContaining("invalid template");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> runtime.start(
+                        new SandboxSpec("../x", TestSandboxes.TEMPLATE, 1, 512, 512)))
+                .isInstanceOf(RuntimeFailure.class).hasMessageContaining("invalid sandbox id");
+        assertThat(runtime.leftovers()).doesNotContain(id);
+        runtime.destroy("../nothing");
+        assertThat(runtime.reattach(id)).isEmpty();
+    }
 }
