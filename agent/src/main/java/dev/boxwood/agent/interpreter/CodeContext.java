@@ -2,9 +2,9 @@ package dev.boxwood.agent.interpreter;
 
 import dev.boxwood.agent.interpreter.jupyter.Kernel;
 import dev.boxwood.agent.interpreter.jupyter.KernelSpec;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
@@ -22,7 +22,7 @@ final class CodeContext {
     final Semaphore turn = new Semaphore(1, true);
     final AtomicInteger waiting = new AtomicInteger();
     /** Sandbox-wide env vars as last applied inside this kernel; reset when the kernel is replaced. */
-    final Map<String, String> appliedSandboxEnv = new HashMap<>();
+    final Map<String, String> appliedSandboxEnv = new ConcurrentHashMap<>();
     private final Supplier<CompletableFuture<Kernel>> launcher;
     private CompletableFuture<Kernel> kernel;
     private volatile Execution current;
