@@ -124,7 +124,7 @@ class BuiltInKernelsTest {
         List<JsonNode> lines = run("ts", "const n: number = 20;\nfunction twice(x: number): number { return x * 2 }\ntwice(n) + 2");
         assertThat(first(lines, "result").path("text").asText()).isEqualTo("42");
         assertThat(first(run("typescript", "interface P { a: string }\nconst p: P = { a: 'x' };\np.a"), "result")
-                .path("text").asText()).isEqualTo("'x'");
+                .path("text").asText()).isEqualTo("x");
     }
 
     @Test
