@@ -208,7 +208,22 @@ public final class TemplateBuilder {
         }
     }
 
-    private void aptInstall(TemplateRecipe recipe, Path rootfs) {
+    /** Builds share one package cache, which apt locks; builds of different templates take turns for this step. */
+    private void aptInstall(TemplateRecipe recipe, Path rootfs) throws IOException {
+        Path lockFile = store.dataDir().resolve("cache/apt/boxwood.lock");
+        try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            FileLock lock = channel.tryLock();
+            if (lock == null) {
+                progress.accept("template " + recipe.name() + ": waiting for another build's apt step");
+                lock = channel.lock();
+            }
+            try (FileLock ignored = lock) {
+                aptInstallLocked(recipe, rootfs);
+            }
+        }
+    }
+
+    private void aptInstallLocked(TemplateRecipe recipe, Path rootfs) {
         Condenser condenser = new Condenser("apt");
         HostCommand.Result update = chroot(rootfs, List.of("apt-get", "update", "-q"), condenser::aptLine);
         if (!update.ok()) {

@@ -28,12 +28,13 @@ class CrunRuntimeTest extends RealSandboxes {
 
 
     @Test
-    void passwordlessSudoWorksOnlyWithoutNoNewPrivileges() {
-        // no_new_privs (the default) stops setuid programs; with it off, user's sudo gives root inside the sandbox.
+    void setuidSudoWorksOnlyWithoutNoNewPrivileges() {
+        // no_new_privs (the default) stops setuid programs such as /usr/bin/sudo (the template's /usr/local/bin/sudo
+        // asks the agent instead); with it off, the setuid sudo gives root inside the sandbox.
         String id = TestSandboxes.newId();
         runtime.start(TestSandboxes.spec(id));
         try {
-            assertThat(runtime.execAs(id, "1000:1000", List.of("sh", "-c", "sudo -n whoami 2>&1")).output())
+            assertThat(runtime.execAs(id, "1000:1000", List.of("sh", "-c", "/usr/bin/sudo -n whoami 2>&1")).output())
                     .contains("no new privileges");
         } finally {
             runtime.destroy(id);
@@ -44,8 +45,9 @@ class CrunRuntimeTest extends RealSandboxes {
         String other = TestSandboxes.newId();
         permissive.start(TestSandboxes.spec(other));
         try {
-            assertThat(permissive.execAs(other, "1000:1000", List.of("sh", "-c", "id -un; sudo -n whoami")).output()
-                    .lines().toList()).containsExactly("user", "root");
+            HostCommand.Result sudo = permissive.execAs(other, "1000:1000",
+                    List.of("sh", "-c", "id -un; /usr/bin/sudo -n whoami"));
+            assertThat(sudo.output().lines().toList()).containsExactly("user", "root");
         } finally {
             permissive.destroy(other);
         }
