@@ -283,6 +283,15 @@ public final class CrunRuntime implements SandboxRuntime {
         if (config.command() != null || !Files.isDirectory(lower) || !Files.isRegularFile(config.agentJar())) {
             return Optional.empty();
         }
+        // If the JVM exits mid-run (a test JVM finishing), the throwaway sandbox must not outlive it.
+        Thread onExit = new Thread(() -> {
+            try {
+                destroyLocked(id);
+            } catch (RuntimeException ignored) {
+                // exiting anyway
+            }
+        });
+        Runtime.getRuntime().addShutdownHook(onExit);
         synchronized (lockFor(id)) {
             try {
                 RunningSandbox sandbox = boot(new SandboxSpec(id, template, 1, 512, 256), sandboxDir(id), lower,
@@ -309,6 +318,11 @@ public final class CrunRuntime implements SandboxRuntime {
                     LOG.warn("cleaning up training sandbox {}: {}", id, e.getMessage());
                 }
                 locks.remove(id);
+                try {
+                    Runtime.getRuntime().removeShutdownHook(onExit);
+                } catch (IllegalStateException exiting) {
+                    // the hook is running or about to: it finds nothing left
+                }
             }
         }
     }
