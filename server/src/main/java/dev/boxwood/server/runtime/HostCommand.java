@@ -92,31 +92,49 @@ public final class HostCommand {
         return result.output();
     }
 
-    /** Runs with a deadline, for commands that could hang (e.g. a stuck mount); kills it past the deadline. */
+    /**
+     * Runs with a deadline, for commands that could hang; kills it past the deadline. Output goes through a temporary
+     * file, not a pipe: something the command leaves running (e.g. a process started in a sandbox by {@code crun
+     * exec}) may keep the output open long after the command itself is gone.
+     */
     public static Result runWithin(List<String> command, long timeout, TimeUnit unit) {
-        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        java.nio.file.Path out = null;
         try {
-            Process process = builder.start();
-            byte[][] holder = new byte[1][];
-            Thread reader = Thread.ofVirtual().start(() -> {
-                try {
-                    holder[0] = process.getInputStream().readAllBytes();
-                } catch (IOException e) {
-                    holder[0] = new byte[0];
-                }
-            });
+            out = java.nio.file.Files.createTempFile("boxwood-cmd-", ".out");
+            Process process = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(out.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
             if (!process.waitFor(timeout, unit)) {
                 process.destroyForcibly();
                 process.waitFor();
             }
-            reader.join();
-            return new Result(process.exitValue(), new String(holder[0], StandardCharsets.UTF_8).strip());
+            return new Result(process.exitValue(), readCapped(out));
         } catch (IOException e) {
             throw new RuntimeFailure("cannot run " + command.getFirst() + ": " + e.getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new RuntimeFailure("interrupted while running " + command.getFirst(), e);
+        } finally {
+            if (out != null) {
+                try {
+                    java.nio.file.Files.deleteIfExists(out);
+                } catch (IOException ignored) {
+                    // a stray temp file
+                }
+            }
+        }
+    }
+
+    /** The file's text, or its last 64 KiB when it is larger. */
+    private static String readCapped(java.nio.file.Path file) throws IOException {
+        try (var channel = java.nio.channels.FileChannel.open(file)) {
+            long size = channel.size();
+            long from = Math.max(0, size - 64 * 1024);
+            java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocate((int) (size - from));
+            while (buffer.hasRemaining() && channel.read(buffer, from + buffer.position()) > 0) {
+                // keep reading until the snapshot of the file is in
+            }
+            return new String(buffer.array(), 0, buffer.position(), StandardCharsets.UTF_8).strip();
         }
     }
 
