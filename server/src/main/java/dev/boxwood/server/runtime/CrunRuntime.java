@@ -218,9 +218,11 @@ public final class CrunRuntime implements SandboxRuntime {
         }
         Map<Path, String> writable = new LinkedHashMap<>();
         List<String> jvmCache = List.of();
+        List<String> agentArgs = List.of();
         if (training != null) {
             writable.put(training, AgentStartupCache.TRAINING_DIR);
             jvmCache = List.of("-XX:AOTCacheOutput=" + AgentStartupCache.TRAINING_DIR + "/agent.aot");
+            agentArgs = List.of("--train");
         } else if (config.command() == null) {
             Optional<Path> cache = startupCache.ready();
             if (cache.isEmpty()) {
@@ -232,7 +234,7 @@ public final class CrunRuntime implements SandboxRuntime {
             }
         }
         long memoryBytes = Math.max(64, spec.memoryMB()) * 1024L * 1024L;
-        var spec0 = new OciSpec.Input(disk.rootfs(), id, processArgs(jvmCache), env, cgroupPath(id),
+        var spec0 = new OciSpec.Input(disk.rootfs(), id, processArgs(jvmCache, agentArgs), env, cgroupPath(id),
                 Math.max(1, spec.cpuCount()), memoryBytes, config.pidsLimit(), config.noNewPrivileges(), binds,
                 writable);
         JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), OciSpec.build(spec0));
@@ -253,6 +255,9 @@ public final class CrunRuntime implements SandboxRuntime {
         long tNet = System.nanoTime();
         HostCommand.check(crun("start", id));
         RunningSandbox running = new RunningSandbox(id, net.sandboxAddress(), pid, initToken);
+        if (training != null) {
+            return running; // the training run serves nobody: it exercises the agent and exits
+        }
         awaitHealthy(running, disk);
         long tUp = System.nanoTime();
         LOG.info("sandbox {} up in {} ms (disk {}, crun create {}, network {}, start to healthy {})", id,
@@ -260,22 +265,23 @@ public final class CrunRuntime implements SandboxRuntime {
         return running;
     }
 
-    private List<String> processArgs(List<String> jvmCache) {
+    private List<String> processArgs(List<String> jvmCache, List<String> agentArgs) {
         if (config.command() != null) {
             return config.command();
         }
         List<String> args = new ArrayList<>(List.of("/usr/bin/tini", "-s", "--", "/opt/boxwood/jdk/bin/java",
-                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx64m", "-Xss512k",
+                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xms8m", "-Xmx64m", "-Xss512k",
                 "-XX:MaxMetaspaceSize=64m", "-XX:ReservedCodeCacheSize=32m", "-Djava.net.preferIPv4Stack=true"));
         args.addAll(jvmCache);
         args.addAll(List.of("-jar", "/opt/boxwood/agent.jar"));
+        args.addAll(agentArgs);
         return args;
     }
 
     /**
-     * Runs the agent once in a throwaway sandbox with {@code -XX:AOTCacheOutput}, so later sandboxes start it from
-     * an ahead-of-time cache (same paths, same JDK, same jar: the JVM checks all three). Returns the cache file the
-     * JVM wrote into {@code trainingDir}, if it did.
+     * Runs the agent's training ({@code --train}) once in a throwaway sandbox with {@code -XX:AOTCacheOutput}, so
+     * later sandboxes start it from an ahead-of-time cache (same paths, same JDK, same jar: the JVM checks all
+     * three). Returns the cache file the JVM wrote into {@code trainingDir}, if it did.
      */
     Optional<Path> trainAgent(String template, Path trainingDir) {
         String id = "aot" + HexFormat.of().formatHex(bytes(8));
@@ -294,10 +300,10 @@ public final class CrunRuntime implements SandboxRuntime {
         Runtime.getRuntime().addShutdownHook(onExit);
         synchronized (lockFor(id)) {
             try {
+                // The agent's --train drives health, init, processes, files and transfers through a loopback agent,
+                // then exits; the JVM writes the cache on the way out.
                 RunningSandbox sandbox = boot(new SandboxSpec(id, template, 1, 512, 256), sandboxDir(id), lower,
                         trainingDir);
-                // TERM makes the JVM exit normally, and it writes the cache on the way out.
-                HostCommand.run(crun("kill", id, "TERM"));
                 long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
                 while (ProcessHandle.of(sandbox.pid()).map(ProcessHandle::isAlive).orElse(false)
                         && System.nanoTime() < deadline) {
