@@ -7,7 +7,7 @@ bundle made from the same template rootfs (no overlay, network or agent). Writes
 Run as root from the checkout: bench/substrate.py [--count N]   (the base template must be built)
 """
 import argparse, json, os, platform, re, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
-import urllib.request
+import urllib.error, urllib.request
 
 HOME = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = "/var/lib/boxwood"
@@ -56,18 +56,25 @@ def bare_crun(n, rootfs):
     return out
 
 
-def agent_rss_kib():
-    """RSS of every agent JVM on the host (the agent's command line names /opt/boxwood/agent.jar)."""
-    rss = []
+def sandbox_memory(ids):
+    """Per sandbox: the agent JVM's VmRSS (KiB), and the whole sandbox cgroup's memory use (bytes, incl. page cache)."""
+    rss, cgroup = [], []
+    wanted = set(ids)
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             cmd = open(f"/proc/{pid}/cmdline", "rb").read()
-            if b"/opt/boxwood/agent.jar" in cmd and b"java" in cmd:
-                m = re.search(r"VmRSS:\s+(\d+)", open(f"/proc/{pid}/status").read())
-                rss.append(int(m.group(1)))
+            groups = open(f"/proc/{pid}/cgroup").read()
+            owner = next((i for i in wanted if f"/boxwood/{i}" in groups), None)
+            if owner and b"/opt/boxwood/agent.jar" in cmd and cmd.split(b"\0")[0].endswith(b"/java"):  # not tini
+                rss.append(int(re.search(r"VmRSS:\s+(\d+)", open(f"/proc/{pid}/status").read()).group(1)))
         except OSError:
             pass
-    return rss
+    for i in ids:
+        try:
+            cgroup.append(int(open(f"/sys/fs/cgroup/memory/boxwood/{i}/memory.usage_in_bytes").read()))
+        except OSError:
+            pass
+    return rss, cgroup
 
 
 def main():
@@ -80,6 +87,7 @@ def main():
         sys.exit("build the base template first: bin/boxwood template build base")
 
     data = tempfile.mkdtemp(prefix="bw-bench-data-")
+    os.chmod(data, 0o755)  # the sandbox's mapped root must traverse it
     os.makedirs(os.path.join(data, "templates"))
     os.symlink(os.path.join(DATA, "templates/base"), os.path.join(data, "templates/base"))
     port = free_port()
@@ -97,8 +105,11 @@ def main():
     def call(method, path, body=None):
         req = urllib.request.Request(api + path, method=method, headers={"X-API-Key": key, "Content-Type": "application/json"},
                                      data=None if body is None else json.dumps(body).encode())
-        with urllib.request.urlopen(req, timeout=120) as r:
-            return r.status, r.read()
+        try:
+            with urllib.request.urlopen(req, timeout=120) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as e:
+            sys.exit(f"{method} {path}: {e.code} {e.read().decode(errors='replace')}")
 
     try:
         # One create first, unmeasured: it builds the agent's AOT cache if it is missing.
@@ -111,7 +122,7 @@ def main():
             creates.append((time.perf_counter() - t) * 1e3)
             assert status == 201, body
             ids.append(json.loads(body)["sandboxID"])
-        rss = agent_rss_kib()
+        rss, cgroup = sandbox_memory(ids)
         kills = []
         for sid in ids:
             t = time.perf_counter(); call("DELETE", "/sandboxes/" + sid); kills.append((time.perf_counter() - t) * 1e3)
@@ -141,6 +152,7 @@ def main():
         "## Substrate: sandbox create, boot breakdown, agent memory",
         "",
         f"Machine: {os.cpu_count()} cores ({cpu}), {mem} GiB, kernel {platform.release()}. "
+        f"Load average at the end: {os.getloadavg()[0]:.1f} (a shared, noisy machine: compare ratios, not absolutes). "
         f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. Command: `bench/substrate.py --count {args.count}` "
         "(as root, base template built). Sequential creates through the API; times in ms.",
         "",
@@ -155,7 +167,8 @@ def main():
             f"{k} {statistics.median(v):.0f}" for k, v in steps.items() if v) + ".",
         "",
         f"Agent resident memory per sandbox (VmRSS of the agent JVM, {len(rss)} sandboxes idle after init): "
-        f"p50 {statistics.median(rss) / 1024:.1f} MiB, max {max(rss) / 1024:.1f} MiB." if rss else "Agent RSS: not found.",
+        f"p50 {statistics.median(rss) / 1024:.1f} MiB, max {max(rss) / 1024:.1f} MiB; whole sandbox cgroup "
+        f"(agent, tini, page cache): p50 {statistics.median(cgroup) / 2**20:.1f} MiB." if rss and cgroup else "Agent RSS: not found.",
         "",
     ]
     section = "\n".join(lines)
