@@ -47,8 +47,9 @@ class Child:
             argv = ["node", os.path.join(HERE, "boxwood_node_runner.js")]
             env.setdefault("NODE_PATH", "/usr/local/lib/node_modules:/usr/lib/node_modules:/usr/share/nodejs")
         elif RUNTIME == "java":
-            argv = [os.environ.get("BOXWOOD_JAVA", "java"), "-cp", os.environ["BOXWOOD_AGENT_JAR"],
-                    "dev.boxwood.agent.interpreter.JShellRunner"]
+            # Small heaps: the JShell front end and its execution JVM share the sandbox's memory with everything.
+            argv = [os.environ.get("BOXWOOD_JAVA", "java"), "-Xmx96m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                    "-Xshare:auto", "-cp", os.environ["BOXWOOD_AGENT_JAR"], "dev.boxwood.agent.interpreter.JShellRunner"]
         else:
             raise SystemExit("unknown runtime " + RUNTIME)
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -268,7 +268,15 @@ public final class Interpreter implements AutoCloseable {
             throw new InterpreterException(400, "Only one of context_id or language can be provided, not both.");
         }
         if (hasContext) return find(request.contextId());
-        return defaultContext(Languages.normalise(request.language()));
+        String language = Languages.normalise(request.language());
+        synchronized (this) {
+            CodeContext existing = defaults.get(language);
+            if (existing != null && !existing.removed()) return existing;
+        }
+        // A kernel about to start gets the sandbox-wide env vars in its environment: read them with this caller's
+        // token now (Java cannot set env vars later, so this is its only chance to see them).
+        if (config.sandboxEnv() != null) config.sandboxEnv().apply(request.accessToken());
+        return defaultContext(language);
     }
 
     /**

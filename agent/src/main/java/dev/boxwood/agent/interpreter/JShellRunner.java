@@ -32,7 +32,10 @@ public final class JShellRunner {
         PrintStream err = new PrintStream(new FileOutputStream(java.io.FileDescriptor.err), true, StandardCharsets.UTF_8);
         String fd = System.getenv("BOXWOOD_STATUS_FD");
         try (OutputStream status = new FileOutputStream("/proc/self/fd/" + fd);
-             JShell shell = JShell.builder().out(out).err(err).build()) {
+             JShell shell = JShell.builder().out(out).err(err)
+                     .remoteVMOptions("-Xmx" + System.getenv().getOrDefault("BOXWOOD_JSHELL_HEAP", "256m"),
+                             "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
+                     .build()) {
             Signal.handle(new Signal("INT"), s -> shell.stop());
             BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
             String line;

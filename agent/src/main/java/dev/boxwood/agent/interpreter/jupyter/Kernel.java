@@ -82,7 +82,9 @@ public final class Kernel implements AutoCloseable {
             builder.environment().putAll(spec.env());
             // ipykernel-based kernels poll their parent and exit once orphaned: kernels never outlive the agent.
             builder.environment().put("JPY_PARENT_PID", String.valueOf(ProcessHandle.current().pid()));
-            Kernel kernel = new Kernel(spec, builder.start(), file, info);
+            Process process = builder.start();
+            preferForOutOfMemory(process.pid());
+            Kernel kernel = new Kernel(spec, process, file, info);
             try {
                 kernel.awaitReady(readyTimeout);
                 return kernel;
@@ -92,6 +94,18 @@ public final class Kernel implements AutoCloseable {
             }
         }
         throw last;
+    }
+
+    /**
+     * Kernels (and what they start: they inherit it) go first when the sandbox runs out of memory, not the agent,
+     * which would take the whole sandbox down with it. Raising one's own score needs no privilege.
+     */
+    private static void preferForOutOfMemory(long pid) {
+        try {
+            Files.writeString(Path.of("/proc/" + pid + "/oom_score_adj"), "800");
+        } catch (IOException | RuntimeException ignored) {
+            // not Linux, or no procfs: nothing to prefer
+        }
     }
 
     private void awaitReady(Duration timeout) throws IOException {
