@@ -119,8 +119,17 @@ class BuiltInKernelsTest {
     }
 
     @Test
-    void typescriptIsTranspiledAndRun() throws Exception {
-        Assumptions.assumeTrue(has("typescript"), "needs the typescript npm package installed globally");
+    void typescriptIsTranspiledAndRunOrClearlyRefused() throws Exception {
+        if (!has("typescript")) {
+            // Without Debian's node-typescript (or the npm package) there is no TypeScript kernel: say so.
+            HttpResponse<String> refused = http.send(HttpRequest.newBuilder(
+                            URI.create("http://127.0.0.1:" + server.port() + "/execute"))
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"language\":\"ts\",\"code\":\"1\"}")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(refused.statusCode()).isEqualTo(400);
+            assertThat(refused.body()).contains("typescript").contains("javascript");
+            return;
+        }
         List<JsonNode> lines = run("ts", "const n: number = 20;\nfunction twice(x: number): number { return x * 2 }\ntwice(n) + 2");
         assertThat(first(lines, "result").path("text").asText()).isEqualTo("42");
         assertThat(first(run("typescript", "interface P { a: string }\nconst p: P = { a: 'x' };\np.a"), "result")
