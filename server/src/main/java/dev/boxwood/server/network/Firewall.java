@@ -1,6 +1,9 @@
 package dev.boxwood.server.network;
 
 import dev.boxwood.server.runtime.HostCommand;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.util.List;
 
 /**
@@ -19,6 +22,34 @@ import java.util.List;
 public final class Firewall {
 
     static final String TABLE = "inet boxwood";
+
+    /** IPv4 destinations no sandbox may reach, whatever later rules allow. */
+    static final List<String> BLOCKED_4 = List.of("0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8",
+            "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15",
+            "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/3");
+
+    /** Whether a sandbox could reach this address at all: IPv4 outside {@link #BLOCKED_4}. */
+    public static boolean reachableFromSandboxes(InetAddress address) {
+        if (!(address instanceof Inet4Address)) {
+            return false; // sandboxes have no IPv6
+        }
+        int ip = java.nio.ByteBuffer.wrap(address.getAddress()).getInt();
+        for (String cidr : BLOCKED_4) {
+            String[] parts = cidr.split("/");
+            int prefix = Integer.parseInt(parts[1]);
+            int net;
+            try {
+                net = java.nio.ByteBuffer.wrap(InetAddress.getByName(parts[0]).getAddress()).getInt();
+            } catch (UnknownHostException e) {
+                throw new IllegalStateException(e); // literal addresses never need a lookup
+            }
+            int mask = prefix == 0 ? 0 : -1 << (32 - prefix);
+            if ((ip & mask) == (net & mask)) {
+                return false;
+            }
+        }
+        return true;
+    }
 
     private final String sandboxCidr;
 
@@ -46,9 +77,7 @@ public final class Firewall {
                   map egress { type ifname : verdict; }
                   set blocked4 {
                     type ipv4_addr; flags interval;
-                    elements = { 0.0.0.0/8, 10.0.0.0/8, 100.64.0.0/10, 127.0.0.0/8, 169.254.0.0/16, 172.16.0.0/12,
-                                 192.0.0.0/24, 192.0.2.0/24, 192.168.0.0/16, 198.18.0.0/15, 198.51.100.0/24,
-                                 203.0.113.0/24, 224.0.0.0/3 }
+                    elements = { %s }
                   }
                   chain input {
                     type filter hook input priority filter - 10; policy accept;
@@ -73,7 +102,7 @@ public final class Firewall {
                     ip saddr %s oifname != "bwh*" masquerade
                   }
                 }
-                """.formatted(sandboxCidr);
+                """.formatted(String.join(", ", BLOCKED_4), sandboxCidr);
     }
 
     /** Lets the sandbox's traffic through and gives it its own (empty) chain. */

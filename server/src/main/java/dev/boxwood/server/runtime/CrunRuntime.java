@@ -2,6 +2,7 @@ package dev.boxwood.server.runtime;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.boxwood.server.network.Firewall;
 import dev.boxwood.server.network.NetworkAttachment;
 import dev.boxwood.server.network.SandboxNetwork;
 import java.io.IOException;
@@ -88,6 +89,7 @@ public final class CrunRuntime implements SandboxRuntime {
     private final SecureRandom random = new SecureRandom();
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
     private final AgentStartupCache startupCache;
+    private final String resolvConf = sandboxResolvConf(Path.of("/etc/resolv.conf"));
 
     public CrunRuntime(Config config) {
         this.config = config;
@@ -131,6 +133,27 @@ public final class CrunRuntime implements SandboxRuntime {
 
     Path sandboxDir(String id) {
         return sandboxesDir().resolve(id);
+    }
+
+    /**
+     * The host's resolvers that a sandbox may reach. A private or loopback resolver (systemd-resolved, a cloud's
+     * internal DNS) is behind the firewall, and hard-coding a public one would send queries where the operator never
+     * chose to; so a sandbox gets no resolver until Boxwood serves DNS itself.
+     */
+    static String sandboxResolvConf(Path hostResolvConf) {
+        StringBuilder out = new StringBuilder();
+        try {
+            for (String line : Files.readAllLines(hostResolvConf)) {
+                String[] words = line.strip().split("\\s+");
+                if (words.length >= 2 && words[0].equals("nameserver")
+                        && words[1].matches("[0-9.]+") && Firewall.reachableFromSandboxes(InetAddress.getByName(words[1]))) {
+                    out.append("nameserver ").append(words[1]).append('\n');
+                }
+            }
+        } catch (IOException e) {
+            // no host resolver configuration: nothing to pass on
+        }
+        return out.isEmpty() ? "# no resolver: the host's resolvers are not reachable from sandboxes\n" : out.toString();
     }
 
     static String cgroupPath(String id) {
@@ -200,7 +223,7 @@ public final class CrunRuntime implements SandboxRuntime {
         disk.seed("etc/hostname", id + "\n", ROOT_UID, lower);
         disk.seed("etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t"
                 + id + "\n", ROOT_UID, lower);
-        disk.seed("etc/resolv.conf", "nameserver 8.8.8.8\nnameserver 1.1.1.1\n", ROOT_UID, lower);
+        disk.seed("etc/resolv.conf", resolvConf, ROOT_UID, lower);
         disk.mountOverlay(lower);
         long tDisk = System.nanoTime();
 
