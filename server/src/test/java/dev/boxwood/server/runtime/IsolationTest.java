@@ -93,27 +93,51 @@ class IsolationTest extends RealSandboxes {
         NetworkAttachment netA = runtime.network().find(a).orElseThrow();
         AtomicInteger accepted = new AtomicInteger();
         try (ServerSocket loopback = listen(InetAddress.getLoopbackAddress(), accepted);
-             ServerSocket onVeth = listen(netA.hostAddress(), accepted)) {
-            // Control: the host itself reaches both listeners and sandbox B's port.
+             ServerSocket onVeth = listen(netA.hostAddress(), accepted);
+             TestUpstream upstream = new TestUpstream()) {
+            // Controls: the host itself reaches its veth listener and every upstream address.
             try (Socket s = new Socket(netA.hostAddress(), onVeth.getLocalPort())) {
                 assertThat(s.isConnected()).isTrue();
             }
+            for (String address : TestUpstream.ADDRESSES) {
+                try (Socket s = new Socket()) {
+                    s.connect(new InetSocketAddress(address, TestUpstream.PORT), 3000);
+                }
+            }
+            awaitCount(accepted::get, 1);
+            awaitCount(upstream::acceptedTotal, TestUpstream.ADDRESSES.size());
             int before = accepted.get();
-            String probe = "for t in 127.0.0.1:" + loopback.getLocalPort() + " "
-                    + netA.hostAddress().getHostAddress() + ":" + onVeth.getLocalPort() + " "
-                    + sandboxB.address().getHostAddress() + ":49983 "
-                    + "169.254.169.254:80 10.0.0.1:80 192.168.1.1:80 172.16.0.1:80 100.64.0.1:80; do "
-                    + "(if timeout 3 bash -c \"echo > /dev/tcp/${t%:*}/${t#*:}\" 2>/dev/null; "
-                    + "then echo OPEN $t; else echo CLOSED $t; fi) & done; wait";
+            int upstreamBefore = upstream.acceptedTotal();
+
+            StringBuilder targets = new StringBuilder()
+                    .append("127.0.0.1:").append(loopback.getLocalPort()).append(' ')
+                    .append(netA.hostAddress().getHostAddress()).append(':').append(onVeth.getLocalPort()).append(' ')
+                    .append(sandboxB.address().getHostAddress()).append(":49983");
+            for (String address : TestUpstream.ADDRESSES) {
+                targets.append(' ').append(address).append(':').append(TestUpstream.PORT);
+            }
+            String probe = "for t in " + targets + "; do "
+                    + "if timeout 3 bash -c \"echo > /dev/tcp/${t%:*}/${t#*:}\" 2>/dev/null; "
+                    + "then echo OPEN $t; else echo CLOSED $t; fi; done";
             String out = sh(a, probe).output();
-            assertThat(out).doesNotContain("OPEN").contains("CLOSED 127.0.0.1");
+            assertThat(out).doesNotContain("OPEN").contains("CLOSED 127.0.0.1").contains("CLOSED 169.254.169.254");
             assertThat(accepted.get()).isEqualTo(before);
+            assertThat(upstream.acceptedTotal()).isEqualTo(upstreamBefore);
             // Sandbox B is still reachable from the host (its agent port), just not from A.
             try (Socket s = new Socket()) {
                 s.connect(new InetSocketAddress(sandboxB.address(), 49983), 3000);
                 assertThat(s.isConnected()).isTrue();
             }
         }
+    }
+
+    /** Accepts are counted on another thread: wait (bounded) until the controls have been seen. */
+    private static void awaitCount(java.util.function.IntSupplier count, int atLeast) throws InterruptedException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (count.getAsInt() < atLeast && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(count.getAsInt()).isGreaterThanOrEqualTo(atLeast);
     }
 
     @Test
