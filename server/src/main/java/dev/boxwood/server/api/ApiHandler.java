@@ -271,7 +271,7 @@ public final class ApiHandler extends Handler.Abstract {
             mem = body.resources().memoryMB();
             disk = body.resources().diskSizeMB();
         }
-        return new CreateSpec(body.templateID(), timeout, body.envVars(), body.metadata(), cpu, mem, disk,
+        return new CreateSpec(templates.resolve(body.templateID()), timeout, body.envVars(), body.metadata(), cpu, mem, disk,
                 body.allowInternetAccess(), Boolean.TRUE.equals(body.autoPause()), privateTraffic(body));
     }
 

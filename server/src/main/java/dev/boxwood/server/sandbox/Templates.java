@@ -22,6 +22,24 @@ public final class Templates {
     /** A built template. */
     public record Template(String name, Instant builtAt) {}
 
+    /**
+     * The template a name stands for: itself, or for an alias (a symlink the template build made, e.g.
+     * {@code code-interpreter} → {@code code-interpreter-v1}) the template it points to.
+     */
+    public String resolve(String name) {
+        if (name == null || !NAME.matcher(name).matches()) return name;
+        Path path = dir.resolve(name);
+        try {
+            if (Files.isSymbolicLink(path)) {
+                String target = Files.readSymbolicLink(path).toString();
+                if (NAME.matcher(target).matches()) return target;
+            }
+        } catch (IOException e) {
+            // unreadable link: treat the name as it is
+        }
+        return name;
+    }
+
     public boolean exists(String name) {
         return name != null && NAME.matcher(name).matches() && Files.isDirectory(dir.resolve(name).resolve("rootfs"));
     }
@@ -29,7 +47,7 @@ public final class Templates {
     public List<Template> list() {
         if (!Files.isDirectory(dir)) return List.of();
         try (Stream<Path> s = Files.list(dir)) {
-            return s.filter(p -> exists(p.getFileName().toString()))
+            return s.filter(p -> !Files.isSymbolicLink(p) && exists(p.getFileName().toString()))
                     .map(p -> new Template(p.getFileName().toString(), modified(p.resolve("rootfs"))))
                     .sorted(java.util.Comparator.comparing(Template::name))
                     .toList();

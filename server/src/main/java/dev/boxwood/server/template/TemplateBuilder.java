@@ -70,9 +70,10 @@ public final class TemplateBuilder {
             String hash = store.hash(recipe);
             if (!force && store.state(name) == TemplateStore.State.BUILT) {
                 progress.accept("template " + name + ": up to date");
-                return store.rootfs(name);
+            } else {
+                buildLocked(recipe, hash);
             }
-            buildLocked(recipe, hash);
+            linkAliases(recipe);
             return store.rootfs(name);
         } catch (IOException e) {
             throw new TemplateBuildFailure("cannot lock " + lockFile + ": " + e.getMessage());
@@ -295,6 +296,22 @@ public final class TemplateBuilder {
                     }
                 }
             }
+        }
+    }
+
+    /** An alias is a relative symlink next to the template, so the server resolves it like any template name. */
+    private void linkAliases(TemplateRecipe recipe) throws IOException {
+        for (String alias : recipe.aliases()) {
+            Path link = store.templatesDir().resolve(alias);
+            if (Files.isSymbolicLink(link) && Files.readSymbolicLink(link).toString().equals(recipe.name())) {
+                continue;
+            }
+            if (Files.exists(link, java.nio.file.LinkOption.NOFOLLOW_LINKS) && !Files.isSymbolicLink(link)) {
+                throw new TemplateBuildFailure("template " + recipe.name() + ": alias " + alias
+                        + " is already a template of its own");
+            }
+            Files.deleteIfExists(link);
+            Files.createSymbolicLink(link, Path.of(recipe.name()));
         }
     }
 

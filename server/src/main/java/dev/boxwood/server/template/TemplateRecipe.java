@@ -20,9 +20,10 @@ import java.util.regex.Pattern;
  * @param mirror   Debian mirror for a root without parent
  * @param packages Debian packages installed with apt in a chroot
  * @param setup    shell script run with bash in the chroot after the packages, or null
+ * @param aliases  other names a sandbox may ask for this template by (E2B's {@code code-interpreter})
  */
 public record TemplateRecipe(String name, Path dir, String parent, String suite, String mirror, List<String> packages,
-                             Path setup) {
+                             Path setup, List<String> aliases) {
 
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
     private static final Pattern PACKAGE = Pattern.compile("[a-z0-9][a-z0-9+.-]*(:[a-z0-9]+)?(=[A-Za-z0-9.+:~-]+)?");
@@ -72,7 +73,15 @@ public record TemplateRecipe(String name, Path dir, String parent, String suite,
             }
             setup = null;
         }
-        return new TemplateRecipe(name, dir, parent, suite, mirror, List.copyOf(packages), setup);
+        List<String> aliases = new ArrayList<>();
+        for (JsonNode item : root.path("aliases")) {
+            String alias = item.asText();
+            if (!validName(alias) || alias.equals(name)) {
+                throw new TemplateBuildFailure(file + ": invalid alias '" + alias + "'");
+            }
+            aliases.add(alias);
+        }
+        return new TemplateRecipe(name, dir, parent, suite, mirror, List.copyOf(packages), setup, List.copyOf(aliases));
     }
 
     private static String text(JsonNode root, String field) {
