@@ -157,7 +157,8 @@ class SudoServiceTest {
         // Node's child_process gives children socketpairs as stdio; those cannot be reopened through /proc
         String py = "import socket,subprocess,sys\n"
                 + "a,b=socket.socketpair()\n"
-                + "p=subprocess.Popen([sys.argv[1],'sh','-c','echo via-socket; id -un'],stdout=a)\n"
+                + "import shlex\n"
+                + "p=subprocess.Popen([sys.argv[1]]+shlex.split(sys.argv[2]),stdout=a)\n"
                 + "a.close()\n"
                 + "data=b''\n"
                 + "while True:\n"
@@ -165,8 +166,12 @@ class SudoServiceTest {
                 + "    if not d: break\n"
                 + "    data+=d\n"
                 + "print(repr(data), p.wait())\n";
-        Result r = asUser(USER, "", List.of("/usr/bin/python3", "-c", py, client.toString()));
+        Result r = asUser(USER, "", List.of("/usr/bin/python3", "-c", py, client.toString(),
+                "sh -c 'echo via-socket; id -un'"));
         assertThat(r.out).isEqualTo("b'via-socket\\nroot\\n' 0\n");
+        // no command runs for -l, so the relays end without one
+        Result list = asUser(USER, "", List.of("/usr/bin/python3", "-c", py, client.toString(), "-l"));
+        assertThat(list.out).contains("NOPASSWD: ALL").endsWith(" 0\n");
     }
 
     @Test
