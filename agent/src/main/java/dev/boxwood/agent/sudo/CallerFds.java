@@ -33,6 +33,9 @@ final class CallerFds {
 
     private static final int O_PATH = 0x200000;
     private static final int O_CLOEXEC = 0x80000;
+    private static final int O_WRONLY = 0x1;
+    private static final int O_NOCTTY = 0x100;
+    private static final int O_NONBLOCK = 0x800;
     /** setfsuid is per thread: one platform thread of our own, never a virtual thread that may change carriers. */
     private static final ExecutorService AS_CALLER = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "sudo-fd-opener");
@@ -64,6 +67,21 @@ final class CallerFds {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted", e);
+        }
+    }
+
+    /**
+     * Whether the agent (as itself) can reopen its O_PATH fd for reading or writing: not for a socket, nor for a
+     * pipe whose owner is outside the sandbox's user namespace (root inside has no power over it).
+     */
+    static boolean reopens(int ownFd, boolean write) {
+        try {
+            int fd = C.INSTANCE.open("/proc/self/fd/" + ownFd, (write ? O_WRONLY : 0) | O_NONBLOCK | O_NOCTTY
+                    | O_CLOEXEC);
+            C.INSTANCE.close(fd);
+            return true;
+        } catch (LastErrorException e) {
+            return false;
         }
     }
 

@@ -32,7 +32,8 @@ import org.slf4j.LoggerFactory;
  * ({@code templates/base/sudo}, installed as /usr/local/bin/sudo) connects to a Unix socket of the agent, which runs as
  * root inside the sandbox. The peer's identity comes from the kernel (SO_PEERCRED), {@link SudoPolicy} decides, and
  * the command runs as the target user with the client's own stdin/stdout/stderr reopened, so output lands where the
- * caller's would and terminals keep working. The agent answers {@code {"started": pid}} then {@code {"exit": N}};
+ * caller's would and terminals keep working (where it cannot reopen one, it takes a pipe the client relays). The agent
+ * answers {@code {"started": pid, "relayed": [slots]}} then {@code {"exit": N}};
  * the client may send {@code {"signal": N}} lines meanwhile (Ctrl-C), and a dropped connection kills the command.
  * Socket path: system property {@code boxwood.sudo.socket}, env {@code BOXWOOD_SUDO_SOCKET}, default
  * {@code /run/boxwood-sudo.sock}.
@@ -160,6 +161,7 @@ public final class SudoService implements AutoCloseable {
         pb.environment().putAll(env);
 
         List<Integer> held = new ArrayList<>();
+        List<Integer> relayed = new ArrayList<>();
         Process child;
         try {
             for (int n = 0; n < 3; n++) {
@@ -171,6 +173,12 @@ public final class SudoService implements AutoCloseable {
                 } else {
                     int own = CallerFds.open(req.pid(), fd, caller.uid(), callerGid);
                     held.add(own);
+                    Integer fallback = n < req.fallback().size() ? req.fallback().get(n) : null;
+                    if (!CallerFds.reopens(own, n > 0) && fallback != null) {
+                        own = CallerFds.open(req.pid(), fallback, caller.uid(), callerGid);
+                        held.add(own);
+                        relayed.add(n);
+                    }
                     r = n == 0 ? ProcessBuilder.Redirect.from(CallerFds.reopenable(own))
                             : ProcessBuilder.Redirect.appendTo(CallerFds.reopenable(own));
                 }
@@ -188,7 +196,7 @@ public final class SudoService implements AutoCloseable {
         }
         long pid = child.pid();
         LOG.info("sudo: {} runs {} as {} (pid {})", caller.name(), argv, target.name(), pid);
-        reply(out, Map.of("started", pid));
+        reply(out, Map.of("started", pid, "relayed", relayed));
         Thread.ofVirtual().name("sudo-signals").start(() -> relaySignals(in, child));
         int exit;
         try {
