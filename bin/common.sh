@@ -9,7 +9,7 @@ say() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
 die() { printf 'boxwood: %s\n' "$*" >&2; exit 1; }
 
 # Debian packages the server needs at run time, and the build needs.
-RUNTIME_PACKAGES=(crun debootstrap nftables iproute2 uidmap util-linux procps e2fsprogs ca-certificates curl)
+RUNTIME_PACKAGES=(crun runsc debootstrap nftables iproute2 uidmap util-linux procps e2fsprogs ca-certificates curl)
 BUILD_PACKAGES=(maven)
 
 find_java() {
@@ -26,9 +26,27 @@ find_java() {
   die "Java 25 is required (looked in /usr/lib/jvm); install a Temurin 25 JDK or set JAVA_HOME"
 }
 
+# gVisor's runsc from bookworm-backports: inside bookworm's own (20221219), coreutils' statx fails with EINVAL, so
+# even `ls` breaks. Backports stay at apt's default low priority, so nothing else is upgraded from there.
+ensure_runsc() {
+  if runsc --version 2>/dev/null | grep -q 'version 0.0~2022'; then
+    [[ $EUID -eq 0 ]] || die "runsc is too old; run as root so it can be upgraded from bookworm-backports"
+  elif command -v runsc >/dev/null; then
+    return
+  fi
+  [[ $EUID -eq 0 ]] || die "missing Debian package runsc; run as root so it can be installed"
+  local list=/etc/apt/sources.list.d/bookworm-backports.list
+  grep -qs 'bookworm-backports' /etc/apt/sources.list "$list" \
+    || echo 'deb http://deb.debian.org/debian bookworm-backports main' >"$list"
+  say "Installing runsc (gVisor) from bookworm-backports"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -t bookworm-backports runsc >/dev/null
+}
+
 ensure_packages() {
   local missing=() pkg
   for pkg in "$@"; do
+    if [[ $pkg == runsc ]]; then ensure_runsc; continue; fi
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
   done
   if ((${#missing[@]})); then

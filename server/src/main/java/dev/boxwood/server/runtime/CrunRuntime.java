@@ -199,13 +199,12 @@ public final class CrunRuntime implements SandboxRuntime {
         }
     }
 
-    /** Boots; {@code training} non-null means an agent start-up training run writing into that host dir. */
-    private RunningSandbox boot(SandboxSpec spec, Path dir, Path lower, Path training) throws IOException {
+    /** Creates the sandbox's directory, its record (spec and init token), and its disk with the overlay mounted. */
+    static SandboxDisk prepareDisk(SandboxSpec spec, Path dir, Path lower, String initToken, String resolvConf)
+            throws IOException {
         String id = spec.sandboxId();
-        long t0 = System.nanoTime();
         Files.createDirectories(dir);
         Files.setAttribute(dir, "unix:mode", 0711);
-        String initToken = HexFormat.of().formatHex(bytes(24));
         Properties props = new Properties();
         props.setProperty("template", spec.template());
         props.setProperty("cpuCount", Integer.toString(spec.cpuCount()));
@@ -225,13 +224,28 @@ public final class CrunRuntime implements SandboxRuntime {
                 + id + "\n", ROOT_UID, lower);
         disk.seed("etc/resolv.conf", resolvConf, ROOT_UID, lower);
         disk.mountOverlay(lower);
-        long tDisk = System.nanoTime();
+        return disk;
+    }
 
+    /** The sandbox process's environment. */
+    static Map<String, String> agentEnv(String initToken) {
         Map<String, String> env = new LinkedHashMap<>();
         env.put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
         env.put("HOME", "/root");
         env.put("LANG", "C.UTF-8");
         env.put("BOXWOOD_INIT_TOKEN", initToken);
+        return env;
+    }
+
+    /** Boots; {@code training} non-null means an agent start-up training run writing into that host dir. */
+    private RunningSandbox boot(SandboxSpec spec, Path dir, Path lower, Path training) throws IOException {
+        String id = spec.sandboxId();
+        long t0 = System.nanoTime();
+        String initToken = HexFormat.of().formatHex(bytes(24));
+        SandboxDisk disk = prepareDisk(spec, dir, lower, initToken, resolvConf);
+        long tDisk = System.nanoTime();
+
+        Map<String, String> env = agentEnv(initToken);
         Map<Path, String> binds = new LinkedHashMap<>();
         binds.put(config.jdk(), "/opt/boxwood/jdk");
         if (Files.isRegularFile(config.agentJar())) {
@@ -289,9 +303,11 @@ public final class CrunRuntime implements SandboxRuntime {
     }
 
     private List<String> processArgs(List<String> jvmCache, List<String> agentArgs) {
-        if (config.command() != null) {
-            return config.command();
-        }
+        return config.command() != null ? config.command() : agentCommand(jvmCache, agentArgs);
+    }
+
+    /** tini and the agent's JVM, with optional start-up cache flags and agent arguments. */
+    static List<String> agentCommand(List<String> jvmCache, List<String> agentArgs) {
         List<String> args = new ArrayList<>(List.of("/usr/bin/tini", "-s", "--", "/opt/boxwood/jdk/bin/java",
                 "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xms8m", "-Xmx64m", "-Xss512k",
                 "-XX:MaxMetaspaceSize=64m", "-XX:ReservedCodeCacheSize=32m", "-Djava.net.preferIPv4Stack=true"));
@@ -358,7 +374,11 @@ public final class CrunRuntime implements SandboxRuntime {
 
     /** Polls {@code GET /health} until it answers 2xx; fails early if the sandbox's init has exited. */
     private void awaitHealthy(RunningSandbox sandbox, SandboxDisk disk) {
-        long deadline = System.nanoTime() + config.startTimeout().toNanos();
+        awaitHealthy(http, config.startTimeout(), sandbox, disk);
+    }
+
+    static void awaitHealthy(HttpClient http, Duration timeout, RunningSandbox sandbox, SandboxDisk disk) {
+        long deadline = System.nanoTime() + timeout.toNanos();
         URI health = sandbox.agentUri().resolve("/health");
         HttpRequest request = HttpRequest.newBuilder(health).timeout(Duration.ofSeconds(2)).GET().build();
         long backoffMs = 5;
@@ -379,7 +399,7 @@ public final class CrunRuntime implements SandboxRuntime {
             }
             if (System.nanoTime() > deadline) {
                 throw new RuntimeFailure("sandbox " + sandbox.sandboxId() + " did not become healthy within "
-                        + config.startTimeout().toSeconds() + " s: " + tail(disk.log()));
+                        + timeout.toSeconds() + " s: " + tail(disk.log()));
             }
             try {
                 Thread.sleep(backoffMs);
@@ -459,9 +479,14 @@ public final class CrunRuntime implements SandboxRuntime {
 
     @Override
     public ResourceUsage usage(String sandboxId) {
+        return usage(sandboxDir(sandboxId), sandboxId);
+    }
+
+    /** Usage from the sandbox's cgroups and disk, which every runtime here lays out the same way. */
+    static ResourceUsage usage(Path sandboxDir, String sandboxId) {
         String cg = cgroupPath(sandboxId);
         Properties props = new Properties();
-        try (var in = Files.newInputStream(sandboxDir(sandboxId).resolve("sandbox.properties"))) {
+        try (var in = Files.newInputStream(sandboxDir.resolve("sandbox.properties"))) {
             props.load(in);
         } catch (IOException e) {
             throw new RuntimeFailure("no sandbox " + sandboxId);
@@ -470,7 +495,7 @@ public final class CrunRuntime implements SandboxRuntime {
         long mem = Math.max(0, Cgroups.readLong("memory", cg, "memory.usage_in_bytes"));
         long limit = Math.max(0, Cgroups.readLong("memory", cg, "memory.limit_in_bytes"));
         long cache = Math.max(0, Cgroups.readStat("memory", cg, "memory.stat", "total_cache"));
-        long[] disk = new SandboxDisk(sandboxDir(sandboxId)).usage();
+        long[] disk = new SandboxDisk(sandboxDir).usage();
         return new ResourceUsage(cpu, Integer.parseInt(props.getProperty("cpuCount", "1")), mem, limit, cache,
                 disk[0], disk[1]);
     }
@@ -546,7 +571,7 @@ public final class CrunRuntime implements SandboxRuntime {
         return nanos / 1_000_000;
     }
 
-    private static String tail(Path log) {
+    static String tail(Path log) {
         try {
             String text = Files.readString(log, StandardCharsets.UTF_8).strip();
             return text.length() > 600 ? "..." + text.substring(text.length() - 600) : text;
