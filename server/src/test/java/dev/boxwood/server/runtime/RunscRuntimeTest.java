@@ -3,7 +3,6 @@ package dev.boxwood.server.runtime;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -50,6 +49,17 @@ class RunscRuntimeTest {
                     HttpRequest.newBuilder(sandbox.agentUri().resolve("/health")).GET().build(),
                     HttpResponse.BodyHandlers.discarding());
             assertThat(health.statusCode()).isEqualTo(204);
+            String init = "{\"accessToken\":\"tok-1\",\"envVars\":{},\"defaultUser\":\"user\","
+                    + "\"defaultWorkdir\":\"/home/user\"}";
+            assertThat(HttpClient.newHttpClient().send(HttpRequest.newBuilder(sandbox.agentUri().resolve("/init"))
+                            .header("X-Boxwood-Init-Token", sandbox.initToken())
+                            .header("Content-Type", "application/json")
+                            .POST(HttpRequest.BodyPublishers.ofString(init)).build(),
+                    HttpResponse.BodyHandlers.discarding()).statusCode()).isEqualTo(204);
+            // A restarted server finds the sandbox again.
+            RunningSandbox found = new RunscRuntime(config).reattach(id).orElseThrow();
+            assertThat(found.address()).isEqualTo(sandbox.address());
+            assertThat(found.initToken()).isEqualTo(sandbox.initToken());
 
             String hostKernel = Files.readString(Path.of("/proc/sys/kernel/osrelease")).strip();
             HostCommand.Result uname = runtime.exec(id, List.of("uname", "-r"));
@@ -65,6 +75,8 @@ class RunscRuntimeTest {
             assertThat(runtime.exec(id, List.of("stat", "-c", "%u", "/home/user")).output().strip()).isEqualTo("1000");
 
             long limit = 384L * 1024 * 1024;
+            assertThat(runtime.usage(id).memTotalBytes()).isEqualTo(limit);
+            assertThat(runtime.usage(id).memUsedBytes()).isPositive();
             Path cgroup = Path.of("/sys/fs/cgroup/memory/boxwood", id, "memory.limit_in_bytes");
             assertThat(Long.parseLong(Files.readString(cgroup).strip())).isEqualTo(limit);
             // gVisor's kernel reports the limit as the machine's memory, and enforces it.
