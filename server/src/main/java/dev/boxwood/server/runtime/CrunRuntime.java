@@ -19,15 +19,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 /**
  * Sandboxes as OCI containers run by {@code crun}: create (namespaces, cgroups, seccomp set up, process waiting),
@@ -41,7 +38,7 @@ import java.util.stream.Stream;
 public final class CrunRuntime implements SandboxRuntime {
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(CrunRuntime.class);
-    private static final Pattern ID = Pattern.compile("[a-z0-9]{1,64}");
+    private static final Pattern ID = SandboxRecords.ID;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int ROOT_UID = 100_000;
 
@@ -438,43 +435,12 @@ public final class CrunRuntime implements SandboxRuntime {
         if (sandboxId == null || !ID.matcher(sandboxId).matches()) {
             return Optional.empty();
         }
-        Optional<JsonNode> state = crunState(sandboxId);
-        Optional<NetworkAttachment> net = network.find(sandboxId);
-        Path propsFile = sandboxDir(sandboxId).resolve("sandbox.properties");
-        if (state.isEmpty() || net.isEmpty() || !Files.isRegularFile(propsFile)
-                || !"running".equals(state.get().path("status").asText())) {
-            return Optional.empty();
-        }
-        Properties props = new Properties();
-        try (var in = Files.newInputStream(propsFile)) {
-            props.load(in);
-        } catch (IOException e) {
-            return Optional.empty();
-        }
-        long pid = state.get().path("pid").asLong();
-        return Optional.of(new RunningSandbox(sandboxId, net.get().sandboxAddress(), pid,
-                props.getProperty("initToken")));
+        return SandboxRecords.running(sandboxId, crunState(sandboxId), sandboxDir(sandboxId), network);
     }
 
     @Override
     public List<String> leftovers() {
-        Set<String> ids = new LinkedHashSet<>();
-        HostCommand.Result list = HostCommand.run(crun("list", "-q"));
-        if (list.ok()) {
-            list.output().lines().map(String::strip).filter(s -> !s.isEmpty()).forEach(ids::add);
-        }
-        if (Files.isDirectory(sandboxesDir())) {
-            try (Stream<Path> dirs = Files.list(sandboxesDir())) {
-                dirs.map(p -> p.getFileName().toString()).filter(n -> ID.matcher(n).matches()).forEach(ids::add);
-            } catch (IOException ignored) {
-                // unreadable: nothing to report from here
-            }
-        }
-        // Only this instance's own records: cgroups and netns pins are host-wide, and another Boxwood (a test
-        // server with its own data dir) must never see, let alone destroy, this one's sandboxes. Every sandbox has
-        // its directory from the first step of start to the last step of destroy, so nothing escapes this list.
-        ids.addAll(network.traces());
-        return new ArrayList<>(ids);
+        return SandboxRecords.leftovers(HostCommand.run(crun("list", "-q")), sandboxesDir(), network);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.boxwood.server.runtime;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -14,16 +15,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Properties;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 /**
  * Sandboxes run by gVisor's {@code runsc}: the sandbox's processes talk to gVisor's own kernel (the Sentry), not the
@@ -40,7 +37,7 @@ import java.util.stream.Stream;
 public final class RunscRuntime implements SandboxRuntime {
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RunscRuntime.class);
-    private static final Pattern ID = Pattern.compile("[a-z0-9]{1,64}");
+    private static final Pattern ID = SandboxRecords.ID;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int ROOT_UID = 100_000;
 
@@ -227,41 +224,20 @@ public final class RunscRuntime implements SandboxRuntime {
             return Optional.empty();
         }
         HostCommand.Result state = HostCommand.run(runsc("state", sandboxId));
-        Optional<NetworkAttachment> net = network.find(sandboxId);
-        Path propsFile = sandboxDir(sandboxId).resolve("sandbox.properties");
-        if (!state.ok() || net.isEmpty() || !Files.isRegularFile(propsFile)) {
-            return Optional.empty();
-        }
-        Properties props = new Properties();
-        try (var in = Files.newInputStream(propsFile)) {
-            props.load(in);
-            var json = JSON.readTree(state.output());
-            if (!"running".equals(json.path("status").asText())) {
-                return Optional.empty();
+        Optional<JsonNode> json = Optional.empty();
+        if (state.ok()) {
+            try {
+                json = Optional.of(JSON.readTree(state.output()));
+            } catch (IOException e) {
+                // unreadable state: not reattachable
             }
-            return Optional.of(new RunningSandbox(sandboxId, net.get().sandboxAddress(), json.path("pid").asLong(),
-                    props.getProperty("initToken")));
-        } catch (IOException e) {
-            return Optional.empty();
         }
+        return SandboxRecords.running(sandboxId, json, sandboxDir(sandboxId), network);
     }
 
     @Override
     public List<String> leftovers() {
-        Set<String> ids = new LinkedHashSet<>();
-        HostCommand.Result list = HostCommand.run(runsc("list", "-quiet"));
-        if (list.ok()) {
-            list.output().lines().map(String::strip).filter(s -> ID.matcher(s).matches()).forEach(ids::add);
-        }
-        if (Files.isDirectory(sandboxesDir())) {
-            try (Stream<Path> dirs = Files.list(sandboxesDir())) {
-                dirs.map(p -> p.getFileName().toString()).filter(n -> ID.matcher(n).matches()).forEach(ids::add);
-            } catch (IOException ignored) {
-                // unreadable: nothing to report from here
-            }
-        }
-        ids.addAll(network.traces());
-        return new ArrayList<>(ids);
+        return SandboxRecords.leftovers(HostCommand.run(runsc("list", "-quiet")), sandboxesDir(), network);
     }
 
     @Override
