@@ -107,6 +107,10 @@ public final class Firewall {
 
     /** Lets the sandbox's traffic through and gives it its own (empty) chain. */
     public void addSandbox(NetworkAttachment net) {
+        // The slot allocator handed this interface name to us, so a mapping still keyed by it belongs to a sandbox
+        // that is gone (a process killed mid-destroy); left in place it would make the add below fail.
+        HostCommand.run(List.of("nft", "delete", "element", "inet", "boxwood", "egress",
+                "{ \"" + net.hostInterface() + "\" }"));
         HostCommand.check(List.of("nft", "-f", "-"), """
                 add chain inet boxwood %3$s
                 add element inet boxwood sources { "%1$s" . %2$s }
