@@ -53,6 +53,14 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-disk-mb", defaultValue = "20480", description = "Most disk one sandbox may ask for (default: ${DEFAULT-VALUE})")
     int maxDiskMB;
 
+    @Option(names = "--rate-limit", defaultValue = "50",
+            description = "API requests per second per key, and per client IP without a valid key; 0 = off (default: ${DEFAULT-VALUE})")
+    double rateLimit;
+
+    @Option(names = "--rate-limit-burst", defaultValue = "200",
+            description = "API requests a key or IP may send at once (default: ${DEFAULT-VALUE})")
+    int rateLimitBurst;
+
     @Option(names = "--insecure-public", description = "Allow a non-loopback --bind although traffic is not encrypted")
     boolean insecurePublic;
 
@@ -71,6 +79,10 @@ final class ServeCommand implements Callable<Integer> {
             System.err.println("boxwood serve: --max-lifetime-hours must be at least 1");
             return 2;
         }
+        if (rateLimit < 0 || rateLimitBurst < 1) {
+            System.err.println("boxwood serve: --rate-limit must be 0 or more and --rate-limit-burst at least 1");
+            return 2;
+        }
         dataDir = dataDir.toAbsolutePath();
         System.setProperty("boxwood.dataDir", dataDir.toString());
         Files.createDirectories(dataDir);
@@ -82,6 +94,7 @@ final class ServeCommand implements Callable<Integer> {
         Config defaults = Config.defaults();
         Config config = Config.builder().dataDir(dataDir).bind(bind).port(port).domain(domain).runtime(runtime)
                 .maxLifetime(Duration.ofHours(maxLifetimeHours)).maximums(cpus, maxMemoryMB, maxDiskMB)
+                .rateLimit(rateLimit, rateLimitBurst)
                 .defaults(Math.min(defaults.defaultCpuCount(), cpus), Math.min(defaults.defaultMemoryMB(), maxMemoryMB),
                         Math.min(defaults.defaultDiskMB(), maxDiskMB))
                 .build();

@@ -19,10 +19,13 @@ import java.time.Duration;
  * @param maxMemoryMB      the most a create may ask for
  * @param maxDiskMB        the most a create may ask for
  * @param metricsInterval  how often live sandboxes' cgroups are sampled
+ * @param rateLimit        API requests per second per key (and per client IP without a valid key); 0 = no limit
+ * @param rateBurst        API requests a key or IP may send at once after a quiet period
  */
 public record Config(Path dataDir, String bind, int port, String domain, String runtime, Duration maxLifetime,
                      int defaultCpuCount, int defaultMemoryMB, int defaultDiskMB,
-                     int maxCpuCount, int maxMemoryMB, int maxDiskMB, Duration metricsInterval) {
+                     int maxCpuCount, int maxMemoryMB, int maxDiskMB, Duration metricsInterval,
+                     double rateLimit, int rateBurst) {
 
     public static final String DEFAULT_DATA_DIR = "/var/lib/boxwood";
 
@@ -55,6 +58,8 @@ public record Config(Path dataDir, String bind, int port, String domain, String 
         private int maxMemoryMB = 8192;
         private int maxDiskMB = 20480;
         private Duration metricsInterval = Duration.ofSeconds(5);
+        private double rateLimit = 50;
+        private int rateBurst = 200;
 
         public Builder dataDir(Path v) { dataDir = v; return this; }
         public Builder bind(String v) { bind = v; return this; }
@@ -75,10 +80,15 @@ public record Config(Path dataDir, String bind, int port, String domain, String 
             return this;
         }
         public Builder metricsInterval(Duration v) { metricsInterval = v; return this; }
+        public Builder rateLimit(double perSecond, int burst) {
+            rateLimit = perSecond;
+            rateBurst = burst;
+            return this;
+        }
 
         public Config build() {
             return new Config(dataDir, bind, port, domain, runtime, maxLifetime, defaultCpuCount, defaultMemoryMB,
-                    defaultDiskMB, maxCpuCount, maxMemoryMB, maxDiskMB, metricsInterval);
+                    defaultDiskMB, maxCpuCount, maxMemoryMB, maxDiskMB, metricsInterval, rateLimit, rateBurst);
         }
     }
 

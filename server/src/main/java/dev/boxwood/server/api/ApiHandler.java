@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import dev.boxwood.server.Config;
+import dev.boxwood.server.auth.RateLimiter;
 import dev.boxwood.server.sandbox.CreateSpec;
 import dev.boxwood.server.sandbox.Metric;
 import dev.boxwood.server.sandbox.SandboxError;
@@ -48,6 +49,7 @@ public final class ApiHandler extends Handler.Abstract {
     private final SandboxManager sandboxes;
     private final SandboxStore store;
     private final Templates templates;
+    private final RateLimiter rateLimiter;
 
     public ApiHandler(Config config, TeamStore teams, SandboxManager sandboxes, SandboxStore store, Templates templates) {
         this.config = config;
@@ -55,6 +57,7 @@ public final class ApiHandler extends Handler.Abstract {
         this.sandboxes = sandboxes;
         this.store = store;
         this.templates = templates;
+        this.rateLimiter = new RateLimiter(config.rateLimit(), config.rateBurst());
     }
 
     @Override
@@ -99,7 +102,7 @@ public final class ApiHandler extends Handler.Abstract {
         if (s.length == 0 || !(s[0].equals("sandboxes") || s[0].equals("templates"))) {
             throw new ApiException(404, "no such endpoint: " + method + " " + path);
         }
-        Team team = authenticate(request);
+        Team team = rateLimiter.admit(request, response, this::authenticate);
 
         if (s[0].equals("templates") && s.length == 1 && !v2) {
             expect(method, "GET");
