@@ -50,6 +50,7 @@ public final class SandboxManager implements AutoCloseable {
     private final AgentClient agent;
     private final Map<String, LiveSandbox> live = new ConcurrentHashMap<>();
     private final ScheduledThreadPoolExecutor scheduler;
+    private volatile dev.boxwood.server.pool.WarmPools pools;
 
     public SandboxManager(Config config, SandboxRuntime runtime, SandboxStore store, Templates templates, AgentClient agent) {
         this.config = config;
@@ -82,10 +83,10 @@ public final class SandboxManager implements AutoCloseable {
         int cpus = resource(spec.cpuCount(), config.defaultCpuCount(), config.maxCpuCount(), "cpuCount");
         int memory = resource(spec.memoryMB(), config.defaultMemoryMB(), config.maxMemoryMB(), "memoryMB");
         int disk = resource(spec.diskSizeMB(), config.defaultDiskMB(), config.maxDiskMB(), "diskSizeMB");
-        String id = newSandboxId();
+        RunningSandbox running = claimPooled(spec, cpus, memory, disk);
+        String id = running != null ? running.sandboxId() : newSandboxId();
         String accessToken = "bxa_" + dev.boxwood.server.auth.ApiKeys.randomHex(24);
-        RunningSandbox running;
-        try {
+        if (running == null) try {
             running = runtime.start(new SandboxSpec(id, spec.templateId(), cpus, memory, disk));
         } catch (RuntimeFailure e) {
             cleanUpFailed(id, e);
@@ -121,6 +122,21 @@ public final class SandboxManager implements AutoCloseable {
         Thread.ofVirtual().name("boxwood-metrics-" + id).start(() -> sample(sandbox));
         LOG.info("sandbox {} created for team {} from template {}", id, team.name(), spec.templateId());
         return row;
+    }
+
+    /**
+     * A warm sandbox of the request's template and resources, personalised below exactly like a cold one; null when
+     * there is no pool or it is empty. Requests with network restrictions always boot cold.
+     */
+    private RunningSandbox claimPooled(CreateSpec spec, int cpus, int memory, int disk) {
+        dev.boxwood.server.pool.WarmPools warm = pools;
+        if (warm == null || Boolean.FALSE.equals(spec.allowInternetAccess())) return null;
+        return warm.claim(templates.resolve(spec.templateId()), cpus, memory, disk).orElse(null);
+    }
+
+    /** Warm pools create claims from first (set once by the server before it listens). */
+    public void pools(dev.boxwood.server.pool.WarmPools pools) {
+        this.pools = pools;
     }
 
     private void cleanUpFailed(String id, Exception cause) {

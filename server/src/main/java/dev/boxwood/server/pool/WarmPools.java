@@ -1,0 +1,206 @@
+package dev.boxwood.server.pool;
+
+import dev.boxwood.server.runtime.RunningSandbox;
+import dev.boxwood.server.runtime.SandboxRuntime;
+import dev.boxwood.server.runtime.SandboxSpec;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sandboxes booted ahead per template, agent up but not initialised, so that a create only has to personalise one
+ * ({@code /init} with the real token and env vars). A pooled sandbox belongs to no team and has no row in the store
+ * until it is claimed: it is never listed, never counted, never routed, and a restarted server's recovery destroys
+ * it as a leftover with no row. Each one is handed out at most once (one atomic poll of a deque).
+ *
+ * <p>Refills run in the background on virtual threads, at most {@code bootConcurrency} boots at a time across all
+ * pools, so they never take more than that share of the machine from cold creates; a claim never waits for a refill.
+ */
+public final class WarmPools implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(WarmPools.class);
+    private static final Duration MAX_BACKOFF = Duration.ofMinutes(1);
+
+    private final SandboxRuntime runtime;
+    private final Supplier<String> ids;
+    private final Consumer<RunningSandbox> readiness;
+    private final int cpus;
+    private final int memoryMB;
+    private final int diskMB;
+    private final Semaphore boots;
+    private final Map<String, Pool> pools = new LinkedHashMap<>();
+    private final Set<Thread> workers = ConcurrentHashMap.newKeySet();
+    private volatile boolean started;
+    private volatile boolean closed;
+
+    /**
+     * @param sizes           target size per (canonical) template name
+     * @param cpus            resources every pooled sandbox is booted with; only creates asking for exactly these
+     * @param readiness       waits for what a template needs beyond a healthy agent (e.g. the interpreter's port);
+     *                        throws to reject the sandbox
+     * @param bootConcurrency most boots in flight across all pools
+     */
+    public WarmPools(SandboxRuntime runtime, Map<String, Integer> sizes, int cpus, int memoryMB, int diskMB,
+                     Supplier<String> ids, Consumer<RunningSandbox> readiness, int bootConcurrency) {
+        this.runtime = runtime;
+        this.ids = ids;
+        this.readiness = readiness;
+        this.cpus = cpus;
+        this.memoryMB = memoryMB;
+        this.diskMB = diskMB;
+        this.boots = new Semaphore(Math.max(1, bootConcurrency), true);
+        sizes.forEach((template, size) -> {
+            if (size > 0) pools.put(template, new Pool(template, size));
+        });
+    }
+
+    /** Starts filling every pool; call after restart recovery, which would take in-flight boots for leftovers. */
+    public void start() {
+        started = true;
+        pools.values().forEach(this::refill);
+    }
+
+    /**
+     * Hands out a ready sandbox of {@code template} booted with exactly these resources, or nothing (the caller then
+     * boots one cold). Never waits; always tops the pool back up in the background.
+     */
+    public Optional<RunningSandbox> claim(String template, int cpus, int memoryMB, int diskMB) {
+        Pool pool = pools.get(template);
+        if (pool == null || closed || cpus != this.cpus || memoryMB != this.memoryMB || diskMB != this.diskMB) {
+            return Optional.empty();
+        }
+        RunningSandbox sandbox = pool.ready.pollFirst();
+        refill(pool);
+        if (sandbox != null) LOG.info("sandbox {} claimed from the {} pool", sandbox.sandboxId(), template);
+        return Optional.ofNullable(sandbox);
+    }
+
+    /** Ready sandboxes per template. */
+    public Map<String, Integer> available() {
+        Map<String, Integer> out = new LinkedHashMap<>();
+        pools.forEach((t, p) -> out.put(t, p.ready.size()));
+        return out;
+    }
+
+    /** Ids of the ready, unclaimed sandboxes (tests, diagnostics). */
+    public List<String> pooledIds() {
+        List<String> ids = new ArrayList<>();
+        pools.values().forEach(p -> p.ready.forEach(s -> ids.add(s.sandboxId())));
+        return ids;
+    }
+
+    public Map<String, Integer> targets() {
+        Map<String, Integer> out = new LinkedHashMap<>();
+        pools.forEach((t, p) -> out.put(t, p.target));
+        return out;
+    }
+
+    private void refill(Pool pool) {
+        while (started && !closed) {
+            int booting = pool.booting.get();
+            if (pool.ready.size() + booting >= pool.target) return;
+            if (!pool.booting.compareAndSet(booting, booting + 1)) continue;
+            Thread worker = Thread.ofVirtual().name("boxwood-pool-" + pool.template).unstarted(() -> boot(pool));
+            workers.add(worker);
+            worker.start();
+        }
+    }
+
+    private void boot(Pool pool) {
+        boolean ok = false;
+        try {
+            boots.acquire();
+            try {
+                if (closed) return;
+                String id = ids.get();
+                RunningSandbox sandbox;
+                try {
+                    sandbox = runtime.start(new SandboxSpec(id, pool.template, cpus, memoryMB, diskMB));
+                    readiness.accept(sandbox);
+                } catch (RuntimeException e) {
+                    LOG.warn("pooled sandbox {} for template {} failed to boot: {}", id, pool.template, e.toString());
+                    destroy(id);
+                    return;
+                }
+                if (closed) {
+                    destroy(id);
+                    return;
+                }
+                pool.ready.addLast(sandbox);
+                ok = true;
+                pool.failures.set(0);
+                LOG.info("sandbox {} booted into the {} pool ({} ready)", id, pool.template, pool.ready.size());
+            } finally {
+                boots.release();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            if (!ok && !closed) backOff(pool);
+            pool.booting.decrementAndGet();
+            workers.remove(Thread.currentThread());
+            if (!closed) refill(pool);
+        }
+    }
+
+    /** A template that cannot boot (not built, broken) is retried ever more slowly instead of in a tight loop. */
+    private void backOff(Pool pool) {
+        int failures = pool.failures.incrementAndGet();
+        long millis = Math.min(MAX_BACKOFF.toMillis(), 500L << Math.min(10, failures));
+        try {
+            long until = System.nanoTime() + millis * 1_000_000;
+            while (!closed && System.nanoTime() < until) Thread.sleep(Math.min(200, millis));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void destroy(String id) {
+        try {
+            runtime.destroy(id);
+        } catch (RuntimeException e) {
+            LOG.error("could not destroy pooled sandbox {}", id, e);
+        }
+    }
+
+    /** Stops refilling, waits for boots in flight and destroys every unclaimed sandbox. */
+    @Override
+    public void close() {
+        closed = true;
+        for (Thread worker : List.copyOf(workers)) {
+            try {
+                worker.join(Duration.ofMinutes(2));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        for (Pool pool : pools.values()) {
+            for (RunningSandbox s; (s = pool.ready.pollFirst()) != null; ) destroy(s.sandboxId());
+        }
+    }
+
+    private static final class Pool {
+        final String template;
+        final int target;
+        final ConcurrentLinkedDeque<RunningSandbox> ready = new ConcurrentLinkedDeque<>();
+        final AtomicInteger booting = new AtomicInteger();
+        final AtomicInteger failures = new AtomicInteger();
+
+        Pool(String template, int target) {
+            this.template = template;
+            this.target = target;
+        }
+    }
+}
