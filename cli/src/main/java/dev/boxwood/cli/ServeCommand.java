@@ -61,6 +61,11 @@ final class ServeCommand implements Callable<Integer> {
             description = "API requests a key or IP may send at once (default: ${DEFAULT-VALUE})")
     int rateLimitBurst;
 
+    @Option(names = "--pool", defaultValue = "base=2,code-interpreter-v1=1",
+            description = "Warm pool size per template, e.g. base=2,code-interpreter-v1=1; 'none' for no pools;"
+                    + " templates not built are skipped (default: ${DEFAULT-VALUE})")
+    String pool;
+
     @Option(names = "--insecure-public", description = "Allow a non-loopback --bind although traffic is not encrypted")
     boolean insecurePublic;
 
@@ -79,6 +84,12 @@ final class ServeCommand implements Callable<Integer> {
             System.err.println("boxwood serve: --max-lifetime-hours must be at least 1");
             return 2;
         }
+        try {
+            dev.boxwood.server.pool.PoolSizes.parse(pool);
+        } catch (IllegalArgumentException e) {
+            System.err.println("boxwood serve: --pool: " + e.getMessage());
+            return 2;
+        }
         if (rateLimit < 0 || rateLimitBurst < 1) {
             System.err.println("boxwood serve: --rate-limit must be 0 or more and --rate-limit-burst at least 1");
             return 2;
@@ -95,6 +106,7 @@ final class ServeCommand implements Callable<Integer> {
         Config config = Config.builder().dataDir(dataDir).bind(bind).port(port).domain(domain).runtime(runtime)
                 .maxLifetime(Duration.ofHours(maxLifetimeHours)).maximums(cpus, maxMemoryMB, maxDiskMB)
                 .rateLimit(rateLimit, rateLimitBurst)
+                .pools(dev.boxwood.server.pool.PoolSizes.parse(pool))
                 .defaults(Math.min(defaults.defaultCpuCount(), cpus), Math.min(defaults.defaultMemoryMB(), maxMemoryMB),
                         Math.min(defaults.defaultDiskMB(), maxDiskMB))
                 .build();

@@ -4,6 +4,8 @@ import dev.boxwood.server.api.ApiHandler;
 import dev.boxwood.server.api.JsonErrorHandler;
 import dev.boxwood.server.router.SandboxProxy;
 import dev.boxwood.server.router.SandboxRouter;
+import dev.boxwood.server.pool.InterpreterReadiness;
+import dev.boxwood.server.pool.WarmPools;
 import dev.boxwood.server.runtime.SandboxRuntime;
 import dev.boxwood.server.sandbox.AgentClient;
 import dev.boxwood.server.sandbox.SandboxManager;
@@ -37,6 +39,7 @@ public final class BoxwoodServer implements AutoCloseable {
     private final TeamStore teams;
     private final SandboxStore store;
     private final SandboxManager sandboxes;
+    private final WarmPools pools;
     private final Server jetty;
     private final ServerConnector connector;
     private final FileChannel dataDirLock;
@@ -58,6 +61,8 @@ public final class BoxwoodServer implements AutoCloseable {
         this.store = new SandboxStore(database);
         Templates templates = new Templates(config.templatesDir());
         this.sandboxes = new SandboxManager(config, runtime, store, templates, new AgentClient());
+        this.pools = warmPools(config, runtime, templates);
+        sandboxes.pools(pools);
 
         QueuedThreadPool threads = new QueuedThreadPool();
         threads.setName("boxwood-http");
@@ -83,6 +88,7 @@ public final class BoxwoodServer implements AutoCloseable {
     /** Takes back sandboxes left by an earlier process, then listens. */
     public BoxwoodServer start() {
         sandboxes.recover();
+        pools.start(); // after recovery, which destroys unrecorded sandboxes such as an earlier process's pool
         try {
             jetty.start();
         } catch (Exception e) {
@@ -114,6 +120,22 @@ public final class BoxwoodServer implements AutoCloseable {
         return sandboxes;
     }
 
+    public WarmPools pools() {
+        return pools;
+    }
+
+    /** Pools for the configured templates that are built, booted with the server's default resources. */
+    private static WarmPools warmPools(Config config, SandboxRuntime runtime, Templates templates) {
+        java.util.Map<String, Integer> sizes = new java.util.LinkedHashMap<>();
+        config.pools().forEach((name, size) -> {
+            if (templates.exists(name)) sizes.merge(templates.resolve(name), size, Integer::sum);
+            else org.slf4j.LoggerFactory.getLogger(BoxwoodServer.class).warn("no warm pool for template {}: not built", name);
+        });
+        return new WarmPools(runtime, sizes, Math.min(config.defaultCpuCount(), config.maxCpuCount()),
+                Math.min(config.defaultMemoryMB(), config.maxMemoryMB()), Math.min(config.defaultDiskMB(), config.maxDiskMB()),
+                SandboxManager::newSandboxId, new InterpreterReadiness(), 1);
+    }
+
     @Override
     public void close() {
         try {
@@ -121,6 +143,7 @@ public final class BoxwoodServer implements AutoCloseable {
         } catch (Exception ignored) {
             // stopping anyway
         }
+        pools.close();
         sandboxes.close();
         database.close();
         try {

@@ -21,11 +21,12 @@ import java.time.Duration;
  * @param metricsInterval  how often live sandboxes' cgroups are sampled
  * @param rateLimit        API requests per second per key (and per client IP without a valid key); 0 = no limit
  * @param rateBurst        API requests a key or IP may send at once after a quiet period
+ * @param pools            warm pool size per template (sandboxes booted ahead with the default resources); empty = none
  */
 public record Config(Path dataDir, String bind, int port, String domain, String runtime, Duration maxLifetime,
                      int defaultCpuCount, int defaultMemoryMB, int defaultDiskMB,
                      int maxCpuCount, int maxMemoryMB, int maxDiskMB, Duration metricsInterval,
-                     double rateLimit, int rateBurst) {
+                     double rateLimit, int rateBurst, java.util.Map<String, Integer> pools) {
 
     public static final String DEFAULT_DATA_DIR = "/var/lib/boxwood";
 
@@ -60,6 +61,7 @@ public record Config(Path dataDir, String bind, int port, String domain, String 
         private Duration metricsInterval = Duration.ofSeconds(5);
         private double rateLimit = 50;
         private int rateBurst = 200;
+        private java.util.Map<String, Integer> pools = java.util.Map.of();
 
         public Builder dataDir(Path v) { dataDir = v; return this; }
         public Builder bind(String v) { bind = v; return this; }
@@ -86,9 +88,11 @@ public record Config(Path dataDir, String bind, int port, String domain, String 
             return this;
         }
 
+        public Builder pools(java.util.Map<String, Integer> v) { pools = java.util.Map.copyOf(v); return this; }
+
         public Config build() {
             return new Config(dataDir, bind, port, domain, runtime, maxLifetime, defaultCpuCount, defaultMemoryMB,
-                    defaultDiskMB, maxCpuCount, maxMemoryMB, maxDiskMB, metricsInterval, rateLimit, rateBurst);
+                    defaultDiskMB, maxCpuCount, maxMemoryMB, maxDiskMB, metricsInterval, rateLimit, rateBurst, pools);
         }
     }
 
