@@ -15,6 +15,10 @@ import java.util.List;
  *       allow/deny rules; an empty chain means "the default policy"</li>
  *   <li>{@code blocked4}: destinations no sandbox may reach (private, CGNAT, loopback, link-local and metadata,
  *       multicast, reserved); this also drops sandbox-to-sandbox traffic</li>
+ *   <li>{@code sandbox_nat}: interface → jump to the sandbox's NAT chain {@code nat_<id>}, which sends its DNS to the
+ *       host end of its veth and, when it has domain rules, its TCP 80/443 to the egress proxy there</li>
+ *   <li>{@code services}: (interface, host-end address, protocol, port) a sandbox may reach on the host: DNS and the
+ *       proxy, each served only on that sandbox's own host-end address</li>
  * </ul>
  * Traffic from a sandbox to the host itself only passes as a reply to a connection the host opened (the server
  * talking to the agent). IPv6 from sandboxes is dropped: they get no IPv6 address.
@@ -24,9 +28,10 @@ public final class Firewall {
     static final String TABLE = "inet boxwood";
 
     /** IPv4 destinations no sandbox may reach, whatever later rules allow. */
-    static final List<String> BLOCKED_4 = List.of("0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8",
-            "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15",
-            "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/3");
+    static final List<String> BLOCKED_4 = AlwaysBlocked.V4;
+
+    /** Where the host serves each sandbox: DNS, and the egress proxy for HTTP and TLS. */
+    static final List<String> SERVICES = List.of("udp . 53", "tcp . 53", "tcp . 80", "tcp . 443");
 
     /** Whether a sandbox could reach this address at all: IPv4 outside {@link #BLOCKED_4}. */
     public static boolean reachableFromSandboxes(InetAddress address) {
@@ -57,12 +62,32 @@ public final class Firewall {
         this.sandboxCidr = sandboxCidr;
     }
 
-    /** Creates the table unless it already exists; existing sandboxes' elements are kept. */
+    /**
+     * Creates the table unless it already exists; existing sandboxes' elements are kept. A table from an earlier
+     * Boxwood version gains the DNS/proxy objects, and the blocked set is brought up to date in one transaction.
+     */
     public void install() {
-        if (HostCommand.run(List.of("nft", "list", "table", "inet", "boxwood")).ok()) {
-            return;
+        if (!HostCommand.run(List.of("nft", "list", "table", "inet", "boxwood")).ok()) {
+            HostCommand.Result created = HostCommand.run(List.of("nft", "-f", "-"), ruleset(), null, java.util.Map.of(),
+                    line -> {});
+            if (created.ok()) {
+                return;
+            }
+            // another Boxwood process created it at the same moment: fall through to the upgrade
         }
-        HostCommand.check(List.of("nft", "-f", "-"), ruleset());
+        if (!HostCommand.run(List.of("nft", "list", "set", "inet", "boxwood", "services")).ok()) {
+            HostCommand.check(List.of("nft", "-f", "-"), """
+                    add set inet boxwood services { type ifname . ipv4_addr . inet_proto . inet_service; }
+                    add map inet boxwood sandbox_nat { type ifname : verdict; }
+                    add chain inet boxwood prerouting { type nat hook prerouting priority dstnat; policy accept; }
+                    add rule inet boxwood prerouting iifname "bwh*" iifname vmap @sandbox_nat
+                    insert rule inet boxwood input iifname . ip daddr . meta l4proto . th dport @services accept
+                    """);
+        }
+        HostCommand.check(List.of("nft", "-f", "-"), """
+                flush set inet boxwood blocked4
+                add element inet boxwood blocked4 { %s }
+                """.formatted(String.join(", ", BLOCKED_4)));
     }
 
     /** Removes the whole table (tests and uninstall only). */
@@ -75,14 +100,21 @@ public final class Firewall {
                 table inet boxwood {
                   set sources { type ifname . ipv4_addr; }
                   map egress { type ifname : verdict; }
+                  set services { type ifname . ipv4_addr . inet_proto . inet_service; }
+                  map sandbox_nat { type ifname : verdict; }
                   set blocked4 {
                     type ipv4_addr; flags interval;
                     elements = { %s }
                   }
                   chain input {
                     type filter hook input priority filter - 10; policy accept;
+                    iifname . ip daddr . meta l4proto . th dport @services accept
                     iifname "bwh*" ct state established,related accept
                     iifname "bwh*" counter drop
+                  }
+                  chain prerouting {
+                    type nat hook prerouting priority dstnat; policy accept;
+                    iifname "bwh*" iifname vmap @sandbox_nat
                   }
                   chain forward {
                     type filter hook forward priority filter - 10; policy accept;
@@ -111,11 +143,66 @@ public final class Firewall {
         // that is gone (a process killed mid-destroy); left in place it would make the add below fail.
         HostCommand.run(List.of("nft", "delete", "element", "inet", "boxwood", "egress",
                 "{ \"" + net.hostInterface() + "\" }"));
+        HostCommand.run(List.of("nft", "delete", "element", "inet", "boxwood", "sandbox_nat",
+                "{ \"" + net.hostInterface() + "\" }"));
         HostCommand.check(List.of("nft", "-f", "-"), """
                 add chain inet boxwood %3$s
+                add chain inet boxwood %4$s
                 add element inet boxwood sources { "%1$s" . %2$s }
                 add element inet boxwood egress { "%1$s" : jump %3$s }
-                """.formatted(net.hostInterface(), net.sandboxAddress().getHostAddress(), net.chain()));
+                add element inet boxwood sandbox_nat { "%1$s" : jump %4$s }
+                add element inet boxwood services { %5$s }
+                """.formatted(net.hostInterface(), net.sandboxAddress().getHostAddress(), net.chain(), net.natChain(),
+                services(net)));
+    }
+
+    private static String services(NetworkAttachment net) {
+        return String.join(", ", SERVICES.stream().map(s -> "\"" + net.hostInterface() + "\" . "
+                + net.hostAddress().getHostAddress() + " . " + s).toList());
+    }
+
+    /**
+     * Replaces the sandbox's rules in one transaction, so no packet ever sees a half-applied set. The filter chain
+     * decides forwarded traffic by address; the NAT chain sends DNS for {@code dnsAddress} to the host end, and, when
+     * there are domain rules, TCP 80/443 that the address rules would not let through to the egress proxy there.
+     */
+    public void applyRules(NetworkAttachment net, EgressRules rules, java.net.InetAddress dnsAddress) {
+        String host = net.hostAddress().getHostAddress();
+        StringBuilder t = new StringBuilder();
+        String filter = "add rule inet boxwood " + net.chain() + " ";
+        String nat = "add rule inet boxwood " + net.natChain() + " ";
+        t.append("flush chain inet boxwood ").append(net.chain()).append('\n');
+        t.append("flush chain inet boxwood ").append(net.natChain()).append('\n');
+        t.append(nat).append("ip daddr ").append(dnsAddress.getHostAddress())
+                .append(" meta l4proto { tcp, udp } th dport 53 dnat ip to ").append(host).append('\n');
+        String allow4 = set(rules.allow(), true);
+        String allow6 = set(rules.allow(), false);
+        String deny4 = set(rules.deny(), true);
+        String deny6 = set(rules.deny(), false);
+        if (allow4 != null) t.append(filter).append("ip daddr ").append(allow4).append(" accept\n");
+        if (allow6 != null) t.append(filter).append("ip6 daddr ").append(allow6).append(" accept\n");
+        if (!rules.internet()) {
+            t.append(filter).append("counter drop\n");
+        } else {
+            if (deny4 != null) t.append(filter).append("ip daddr ").append(deny4).append(" counter drop\n");
+            if (deny6 != null) t.append(filter).append("ip6 daddr ").append(deny6).append(" counter drop\n");
+        }
+        if (rules.hasDomains() && rules.restricted()) {
+            if (allow4 != null) t.append(nat).append("ip daddr ").append(allow4).append(" return\n");
+            String only = rules.internet() ? (deny4 == null ? null : "ip daddr " + deny4 + " ") : "";
+            if (only != null) {
+                for (int port : new int[] {80, 443}) {
+                    t.append(nat).append(only).append("tcp dport ").append(port).append(" dnat ip to ")
+                            .append(host).append(':').append(port).append('\n');
+                }
+            }
+        }
+        HostCommand.check(List.of("nft", "-f", "-"), t.toString());
+    }
+
+    private static String set(List<IpRange> ranges, boolean v4) {
+        List<String> of = ranges.stream().filter(r -> r.ipv4() == v4).map(IpRange::toString).toList();
+        return of.isEmpty() ? null : "{ " + String.join(", ", of) + " }";
     }
 
     /** Removes the sandbox's elements and chain; tolerates any of them being gone already. */
@@ -125,7 +212,10 @@ public final class Firewall {
         HostCommand.run(List.of("nft", "delete", "element", "inet", "boxwood", "egress", "{ \"" + iface + "\" }"));
         HostCommand.run(List.of("nft", "delete", "element", "inet", "boxwood", "sources",
                 "{ \"" + iface + "\" . " + net.sandboxAddress().getHostAddress() + " }"));
+        HostCommand.run(List.of("nft", "delete", "element", "inet", "boxwood", "sandbox_nat", "{ \"" + iface + "\" }"));
+        HostCommand.run(List.of("nft", "delete", "element", "inet", "boxwood", "services", "{ " + services(net) + " }"));
         HostCommand.run(List.of("nft", "delete", "chain", "inet", "boxwood", net.chain()));
+        HostCommand.run(List.of("nft", "delete", "chain", "inet", "boxwood", net.natChain()));
     }
 
     /** Every per-sandbox chain name in the table, to find leftovers. */

@@ -19,4 +19,9 @@ public record NetworkAttachment(String sandboxId, int slot, String netns, String
     public String chain() {
         return "sb_" + sandboxId;
     }
+
+    /** Name of the sandbox's own NAT chain: DNS and, with domain rules, web traffic to the host end. */
+    public String natChain() {
+        return "nat_" + sandboxId;
+    }
 }

@@ -17,8 +17,12 @@ import java.util.stream.Stream;
  * pinned under {@code /run/netns/bw-<id>} so teardown and tools like {@code ip -n} can find it.
  *
  * <p>The slot of each sandbox is recorded in {@code <runDir>/net/<id>} so a restarted server can find and remove it.
+ *
+ * <p>Each attached sandbox is also served, on the host end of its veth, by a {@link DnsForwarder} (the sandbox's
+ * resolv.conf names {@link #dnsAddress()}, which its NAT chain sends there) and an {@link EgressProxy} for its domain
+ * rules. These live in this process: a restarted server starts them again when it re-applies the rules.
  */
-public final class SandboxNetwork {
+public final class SandboxNetwork implements AutoCloseable {
 
     public static final String DEFAULT_CIDR = "10.88.0.0/16";
     private static final String NETNS_PREFIX = "bw-";
@@ -26,6 +30,31 @@ public final class SandboxNetwork {
     private final AddressPool pool;
     private final Firewall firewall;
     private final Path stateDir;
+    private final java.util.Map<String, Served> served = new java.util.concurrent.ConcurrentHashMap<>();
+    private volatile UpstreamResolver resolver = UpstreamResolver.fromResolvConf(Path.of("/etc/resolv.conf"));
+
+    /** What this process runs for one sandbox; {@code rules} is read by the proxy on every connection. */
+    private static final class Served implements AutoCloseable {
+        final DnsForwarder dns;
+        final EgressProxy proxy;
+        volatile EgressRules rules = EgressRules.OPEN;
+
+        Served(String id, NetworkAttachment net, UpstreamResolver resolver) throws IOException {
+            dns = new DnsForwarder(net.hostAddress(), resolver);
+            try {
+                proxy = new EgressProxy(id, net.hostAddress(), () -> rules, resolver);
+            } catch (IOException e) {
+                dns.close();
+                throw e;
+            }
+        }
+
+        @Override
+        public void close() {
+            dns.close();
+            proxy.close();
+        }
+    }
 
     public SandboxNetwork(Path runDir) {
         this(runDir, DEFAULT_CIDR);
@@ -39,6 +68,74 @@ public final class SandboxNetwork {
 
     public Firewall firewall() {
         return firewall;
+    }
+
+    /** Where sandboxes' DNS queries and the egress proxy's own lookups go (default: the host's resolv.conf). */
+    public void useResolvers(List<java.net.InetSocketAddress> servers) {
+        resolver = new UpstreamResolver(servers);
+    }
+
+    public UpstreamResolver resolver() {
+        return resolver;
+    }
+
+    /**
+     * The resolver address every sandbox is given: the unused host address of slot 0, which each sandbox's NAT chain
+     * maps to the host end of its own veth, where its {@link DnsForwarder} listens.
+     */
+    public java.net.InetAddress dnsAddress() {
+        return pool.hostAddress(0);
+    }
+
+    /** The {@code /etc/resolv.conf} for sandboxes on this network. */
+    public String resolvConf() {
+        return "nameserver " + dnsAddress().getHostAddress() + "\n";
+    }
+
+    /**
+     * Replaces a sandbox's outbound rules (atomically, in nftables) and makes sure this process serves its DNS and
+     * egress proxy, e.g. after a server restart. Throws {@link RuntimeFailure} if the sandbox has no network here.
+     */
+    public void applyEgress(String sandboxId, EgressRules rules) {
+        NetworkAttachment net = find(sandboxId)
+                .orElseThrow(() -> new RuntimeFailure("sandbox " + sandboxId + " has no network"));
+        Served s = serve(net);
+        firewall.applyRules(net, rules, dnsAddress());
+        s.rules = rules;
+    }
+
+    /** The rules this process last applied to a sandbox (open when it applied none). */
+    public EgressRules egress(String sandboxId) {
+        Served s = served.get(sandboxId);
+        return s == null ? EgressRules.OPEN : s.rules;
+    }
+
+    private Served serve(NetworkAttachment net) {
+        try {
+            return served.computeIfAbsent(net.sandboxId(), id -> {
+                try {
+                    return new Served(id, net, resolver);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+        } catch (java.io.UncheckedIOException e) {
+            throw new RuntimeFailure("cannot serve DNS and the egress proxy for " + net.sandboxId() + " on "
+                    + net.hostAddress().getHostAddress() + ": " + e.getCause().getMessage(), e.getCause());
+        }
+    }
+
+    private void unserve(String sandboxId) {
+        Served s = served.remove(sandboxId);
+        if (s != null) s.close();
+    }
+
+    /** Stops this process's DNS forwarders and proxies; sandboxes and their nftables rules stay. */
+    @Override
+    public void close() {
+        for (String id : List.copyOf(served.keySet())) {
+            unserve(id);
+        }
     }
 
     /** Idempotent host set-up: forwarding on, Boxwood's nftables table present, slots of live sandboxes reserved. */
@@ -109,6 +206,8 @@ public final class SandboxNetwork {
                 route add default via %3$s
                 """.formatted(peer, sandboxAddr, hostAddr));
         firewall.addSandbox(net);
+        // DNS works from the first moment; the default rules are the open ones.
+        applyEgress(net.sandboxId(), EgressRules.OPEN);
     }
 
     /** The recorded network of a sandbox, if it has one. */
@@ -124,6 +223,7 @@ public final class SandboxNetwork {
 
     /** Removes the veth, the namespace pin, the firewall entries and the record. Safe to repeat. */
     public void detach(String sandboxId) {
+        unserve(sandboxId);
         Optional<NetworkAttachment> recorded = find(sandboxId);
         recorded.ifPresent(net -> {
             firewall.removeSandbox(net);

@@ -86,7 +86,6 @@ public final class CrunRuntime implements SandboxRuntime {
     private final SecureRandom random = new SecureRandom();
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
     private final AgentStartupCache startupCache;
-    private final String resolvConf = sandboxResolvConf(Path.of("/etc/resolv.conf"));
 
     public CrunRuntime(Config config) {
         this.config = config;
@@ -108,6 +107,11 @@ public final class CrunRuntime implements SandboxRuntime {
 
     public SandboxNetwork network() {
         return network;
+    }
+
+    @Override
+    public void applyEgress(String sandboxId, dev.boxwood.server.network.EgressRules rules) {
+        network.applyEgress(sandboxId, rules);
     }
 
     private void prepareHost() {
@@ -239,7 +243,7 @@ public final class CrunRuntime implements SandboxRuntime {
         String id = spec.sandboxId();
         long t0 = System.nanoTime();
         String initToken = HexFormat.of().formatHex(bytes(24));
-        SandboxDisk disk = prepareDisk(spec, dir, lower, initToken, resolvConf);
+        SandboxDisk disk = prepareDisk(spec, dir, lower, initToken, network.resolvConf());
         long tDisk = System.nanoTime();
 
         Map<String, String> env = agentEnv(initToken);

@@ -47,7 +47,6 @@ public final class RunscRuntime implements SandboxRuntime {
     private final HttpClient http;
     private final SecureRandom random = new SecureRandom();
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
-    private final String resolvConf = CrunRuntime.sandboxResolvConf(Path.of("/etc/resolv.conf"));
 
     public RunscRuntime(CrunRuntime.Config config) {
         this.config = config;
@@ -68,6 +67,11 @@ public final class RunscRuntime implements SandboxRuntime {
 
     public SandboxNetwork network() {
         return network;
+    }
+
+    @Override
+    public void applyEgress(String sandboxId, dev.boxwood.server.network.EgressRules rules) {
+        network.applyEgress(sandboxId, rules);
     }
 
     private Path sandboxesDir() {
@@ -115,7 +119,7 @@ public final class RunscRuntime implements SandboxRuntime {
         String id = spec.sandboxId();
         long t0 = System.nanoTime();
         String initToken = HexFormat.of().formatHex(bytes(24));
-        SandboxDisk disk = CrunRuntime.prepareDisk(spec, dir, lower, initToken, resolvConf);
+        SandboxDisk disk = CrunRuntime.prepareDisk(spec, dir, lower, initToken, network.resolvConf());
 
         // The network namespace exists and is wired before runsc sees it: with --network=host gVisor uses the
         // interfaces of the namespace it starts in. A short-lived holder process creates it; the pin keeps it.

@@ -26,4 +26,12 @@ public interface SandboxRuntime {
 
     /** Live resource figures, read from the sandbox's cgroup and overlay. */
     ResourceUsage usage(String sandboxId);
+
+    /**
+     * Replaces the sandbox's outbound rules and (re)starts what serves its DNS and domain rules in this process; the
+     * server calls it at create, on a rules update and after reattaching. Throws {@link RuntimeFailure} when it cannot.
+     */
+    default void applyEgress(String sandboxId, dev.boxwood.server.network.EgressRules rules) {
+        if (rules.restricted()) throw new RuntimeFailure("this runtime cannot restrict a sandbox's network");
+    }
 }
