@@ -26,10 +26,19 @@ public final class SandboxProxy extends ProxyHandler {
 
     private final SandboxRouter router;
     private final SandboxManager sandboxes;
+    private final IngressSlots slots;
 
-    public SandboxProxy(SandboxRouter router, SandboxManager sandboxes) {
+    /**
+     * @param maxPerSandbox most requests and tunnels in flight to one sandbox at once; beyond it, 429
+     */
+    public SandboxProxy(SandboxRouter router, SandboxManager sandboxes, int maxPerSandbox) {
         this.router = router;
         this.sandboxes = sandboxes;
+        this.slots = new IngressSlots(maxPerSandbox);
+    }
+
+    public SandboxProxy(SandboxRouter router, SandboxManager sandboxes) {
+        this(router, sandboxes, IngressConfig.DEFAULT_MAX_PROXIED_PER_SANDBOX);
     }
 
     @Override
@@ -53,21 +62,90 @@ public final class SandboxProxy extends ProxyHandler {
                     HttpJson.sandboxError(response, callback, target.sandboxId(), null, "The sandbox was not found");
                     return true;
                 }
+                // The agent's port is exempt, as at E2B: it checks its own access token.
                 String trafficToken = sandbox.get().row().trafficToken();
                 if (trafficToken != null && target.port() != dev.boxwood.protocol.Ports.AGENT
-                        && !trafficToken.equals(request.getHeaders().get(TRAFFIC_TOKEN_HEADER))) {
-                    HttpJson.error(response, callback, 403, "this sandbox's ports are private: send its traffic access"
-                            + " token in the " + TRAFFIC_TOKEN_HEADER + " header");
+                        && !constantTimeEquals(trafficToken, request.getHeaders().get(TRAFFIC_TOKEN_HEADER))) {
+                    String sent = request.getHeaders().get(TRAFFIC_TOKEN_HEADER);
+                    proxyError(response, callback, 403, target, sent == null
+                            ? "This sandbox's ports are private: send its traffic access token in the "
+                                    + TRAFFIC_TOKEN_HEADER + " header"
+                            : "The traffic access token is not valid for this sandbox");
                     return true;
                 }
+                if (!slots.tryAcquire(target.sandboxId())) {
+                    proxyError(response, callback, 429, target, "Too many concurrent connections to this sandbox");
+                    return true;
+                }
+                Runnable release = once(() -> slots.release(target.sandboxId()));
                 URI base = sandbox.get().running().uri(target.port());
+                if (UpgradeTunnel.wanted(request)) {
+                    Thread.ofVirtual().name("boxwood-upgrade").start(() -> {
+                        if (UpgradeTunnel.relay(request, response, callback, base, release) == UpgradeTunnel.Result.REFUSED) {
+                            boolean stillLive = sandboxes.route(target.sandboxId()).isPresent();
+                            HttpJson.sandboxError(response, callback, target.sandboxId(),
+                                    stillLive ? target.port() : null,
+                                    stillLive ? "The sandbox is running but port is not open" : "The sandbox was not found");
+                        }
+                    });
+                    return true;
+                }
                 HttpURI uri = HttpURI.build(request.getHttpURI()).scheme(base.getScheme()).host(base.getHost())
                         .port(base.getPort()).asImmutable();
                 request.setAttribute(TARGET, uri);
                 request.setAttribute(ROUTE, target);
-                return super.handle(request, response, callback);
+                try {
+                    return super.handle(request, response, releasing(callback, release));
+                } catch (RuntimeException | Error e) {
+                    release.run();
+                    throw e;
+                }
             }
         }
+    }
+
+    /** E2B's proxy error shape, {@code {"sandboxId","message","port","code"}}, with another status. */
+    private static void proxyError(Response response, Callback callback, int status, Route.Sandbox target, String message) {
+        java.util.Map<String, Object> body = new java.util.LinkedHashMap<>();
+        body.put("sandboxId", target.sandboxId());
+        body.put("message", message);
+        body.put("port", target.port());
+        body.put("code", status);
+        HttpJson.write(response, callback, status, body);
+    }
+
+    private static boolean constantTimeEquals(String expected, String sent) {
+        return sent != null && java.security.MessageDigest.isEqual(
+                expected.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                sent.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    private static Runnable once(Runnable r) {
+        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        return () -> {
+            if (done.compareAndSet(false, true)) r.run();
+        };
+    }
+
+    private static Callback releasing(Callback callback, Runnable release) {
+        return new Callback() {
+            @Override
+            public void succeeded() {
+                release.run();
+                callback.succeeded();
+            }
+
+            @Override
+            public void failed(Throwable x) {
+                release.run();
+                callback.failed(x);
+            }
+
+            @Override
+            public InvocationType getInvocationType() {
+                return callback.getInvocationType();
+            }
+        };
     }
 
     @Override

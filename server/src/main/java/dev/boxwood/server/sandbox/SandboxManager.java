@@ -79,6 +79,11 @@ public final class SandboxManager implements AutoCloseable {
 
     /** Boots, initialises and records a sandbox; on any failure nothing is left behind. */
     public SandboxRow create(Team team, CreateSpec spec) {
+        return create(team, spec, dev.boxwood.server.network.EgressRules.parse(spec.allowInternetAccess(), null, null));
+    }
+
+    /** As {@link #create(Team, CreateSpec)}, with outbound rules in place before the agent takes its first request. */
+    public SandboxRow create(Team team, CreateSpec spec, dev.boxwood.server.network.EgressRules egress) {
         validate(spec);
         int cpus = resource(spec.cpuCount(), config.defaultCpuCount(), config.maxCpuCount(), "cpuCount");
         int memory = resource(spec.memoryMB(), config.defaultMemoryMB(), config.maxMemoryMB(), "memoryMB");
@@ -96,6 +101,7 @@ public final class SandboxManager implements AutoCloseable {
             throw new SandboxError(SandboxError.Kind.FAILED, "failed to start sandbox: internal error", e);
         }
         try {
+            runtime.applyEgress(id, egress);
             agent.init(running, accessToken, spec.envVars());
         } catch (RuntimeException e) {
             cleanUpFailed(id, e);
@@ -110,6 +116,7 @@ public final class SandboxManager implements AutoCloseable {
         LiveSandbox sandbox = new LiveSandbox(row, running);
         try {
             store.insert(row);
+            store.saveEgress(id, egress);
             live.put(id, sandbox);
             store.addEvent(id, "info", "sandbox created from template '" + spec.templateId() + "' with " + cpus
                     + " CPU, " + memory + " MiB memory, " + disk + " MiB disk; timeout " + spec.timeout().toSeconds() + " s");
@@ -313,6 +320,36 @@ public final class SandboxManager implements AutoCloseable {
         end(s.row().id(), SandboxRow.Status.EXPIRED, "sandbox " + how);
     }
 
+    // ---- network ------------------------------------------------------------------------------------------------
+
+    /** Replaces a live sandbox's outbound rules; new connections see them, established ones are kept. */
+    public void updateNetwork(Team team, String id, dev.boxwood.server.network.EgressRules rules) {
+        LiveSandbox s = get(team, id);
+        synchronized (s) {
+            if (live.get(id) != s) throw SandboxError.notFound(id);
+            try {
+                runtime.applyEgress(id, rules);
+            } catch (RuntimeFailure e) {
+                throw new SandboxError(SandboxError.Kind.FAILED, "cannot update the network of sandbox '" + id + "': "
+                        + e.getMessage(), e);
+            }
+            store.saveEgress(id, rules);
+            store.addEvent(id, "info", "network rules updated: internet " + (rules.internet() ? "on" : "off")
+                    + ", allowOut " + rules.allowOut() + ", denyOut " + rules.denyOut());
+        }
+    }
+
+    /** A restarted server serves DNS and domain rules again and re-asserts the stored address rules. */
+    private void reapplyEgress(SandboxRow row) {
+        try {
+            runtime.applyEgress(row.id(), store.egress(row.id()).orElseGet(
+                    () -> dev.boxwood.server.network.EgressRules.parse(row.allowInternetAccess(), null, null)));
+        } catch (RuntimeException e) {
+            LOG.error("cannot re-apply the network rules of sandbox {}", row.id(), e);
+            store.addEvent(row.id(), "error", "network rules could not be re-applied after a restart: " + e.getMessage());
+        }
+    }
+
     // ---- kill ---------------------------------------------------------------------------------------------------
 
     public void kill(Team team, String id) {
@@ -369,6 +406,7 @@ public final class SandboxManager implements AutoCloseable {
                 continue;
             }
             store.addEvent(row.id(), "info", "sandbox reattached after a server restart");
+            reapplyEgress(row);
             scheduleExpiry(s);
             LOG.info("sandbox {} reattached", row.id());
         }

@@ -53,6 +53,41 @@ public final class SandboxStore {
         });
     }
 
+    /** Stores a sandbox's outbound rules, replacing earlier ones. */
+    public void saveEgress(String id, dev.boxwood.server.network.EgressRules rules) {
+        db.with(c -> {
+            try (PreparedStatement up = c.prepareStatement("INSERT OR REPLACE INTO sandbox_egress"
+                    + " (sandbox_id, allow_internet, allow_out, deny_out, updated_at) VALUES (?, ?, ?, ?, ?)")) {
+                up.setString(1, id);
+                up.setInt(2, rules.internet() ? 1 : 0);
+                up.setString(3, JSON.writeValueAsString(rules.allowOut()));
+                up.setString(4, JSON.writeValueAsString(rules.denyOut()));
+                up.setLong(5, System.currentTimeMillis());
+                return up.executeUpdate();
+            } catch (JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
+    /** A sandbox's stored outbound rules, if any were stored. */
+    public Optional<dev.boxwood.server.network.EgressRules> egress(String id) {
+        return db.with(c -> {
+            try (PreparedStatement q = c.prepareStatement(
+                    "SELECT allow_internet, allow_out, deny_out FROM sandbox_egress WHERE sandbox_id = ?")) {
+                q.setString(1, id);
+                try (ResultSet rs = q.executeQuery()) {
+                    if (!rs.next()) return Optional.empty();
+                    TypeReference<List<String>> strings = new TypeReference<>() {};
+                    return Optional.of(dev.boxwood.server.network.EgressRules.parse(rs.getInt(1) == 1,
+                            JSON.readValue(rs.getString(2), strings), JSON.readValue(rs.getString(3), strings)));
+                } catch (JsonProcessingException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        });
+    }
+
     public void updateEndAt(String id, Instant endAt) {
         db.with(c -> {
             try (PreparedStatement up = c.prepareStatement("UPDATE sandboxes SET end_at = ? WHERE id = ?")) {
