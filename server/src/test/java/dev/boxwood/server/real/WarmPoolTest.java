@@ -1,0 +1,257 @@
+package dev.boxwood.server.real;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.boxwood.server.BoxwoodServer;
+import dev.boxwood.server.Config;
+import dev.boxwood.server.runtime.ResourceUsage;
+import dev.boxwood.server.runtime.RunningSandbox;
+import dev.boxwood.server.runtime.SandboxRuntime;
+import dev.boxwood.server.runtime.SandboxSpec;
+import java.io.ByteArrayOutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/** Warm pools over real crun sandboxes: what a claim hands out, who sees pooled sandboxes, refill, fallbacks, teardown. */
+@Tag("sandbox")
+class WarmPoolTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+    RealServer real;
+    GatedRuntime gated;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        RealServer.assumeSandboxesWork();
+        real = new RealServer();
+        gated = new GatedRuntime(real.runtime);
+        // A second name for the base template, to ask for a template that has no pool.
+        Files.createSymbolicLink(real.dataDir.resolve("templates/other"), RealServer.TEMPLATES.resolve("base"));
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (real != null) real.cleanUp();
+    }
+
+    BoxwoodServer start(Map<String, Integer> pools) {
+        Config config = Config.builder().dataDir(real.dataDir).port(0).metricsInterval(Duration.ofSeconds(1))
+                .defaults(1, 256, 512).pools(pools).build();
+        return new BoxwoodServer(config, gated).start();
+    }
+
+    static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        Instant deadline = Instant.now().plusSeconds(120);
+        while (!condition.getAsBoolean()) {
+            if (Instant.now().isAfter(deadline)) throw new AssertionError("gave up waiting: " + what);
+            Thread.sleep(50);
+        }
+    }
+
+    static JsonNode json(HttpResponse<String> r, int status) throws Exception {
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
+        return r.body().isEmpty() ? null : JSON.readTree(r.body());
+    }
+
+    String create(BoxwoodServer server, String key, String body) throws Exception {
+        return json(real.call(server, "POST", "/v2/sandboxes", key, body), 201).get("sandboxID").asText();
+    }
+
+    /** Runs {@code sh -c script} as the default user through the router and the agent's Connect RPC; its stdout. */
+    String run(BoxwoodServer server, String id, String token, String script) throws Exception {
+        byte[] message = JSON.writeValueAsBytes(Map.of("process", Map.of("cmd", "/bin/sh", "args", List.of("-c", script))));
+        ByteBuffer envelope = ByteBuffer.allocate(5 + message.length).put((byte) 0).putInt(message.length).put(message);
+        HttpRequest request = HttpRequest.newBuilder(server.uri().resolve("/process.Process/Start"))
+                .timeout(Duration.ofSeconds(60))
+                .header("E2b-Sandbox-Id", id).header("E2b-Sandbox-Port", "49983").header("X-Access-Token", token)
+                .header("Content-Type", "application/connect+json")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(envelope.array())).build();
+        HttpResponse<byte[]> response = real.http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+        assertThat(response.statusCode()).isEqualTo(200);
+        ByteBuffer in = ByteBuffer.wrap(response.body());
+        ByteArrayOutputStream stdout = new ByteArrayOutputStream();
+        while (in.remaining() >= 5) {
+            in.get();
+            byte[] frame = new byte[in.getInt()];
+            in.get(frame);
+            JsonNode data = JSON.readTree(frame).path("event").path("data");
+            if (data.has("stdout")) stdout.writeBytes(Base64.getDecoder().decode(data.get("stdout").asText()));
+        }
+        return stdout.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void aClaimedSandboxIsPersonalisedUnlistedUntilClaimedAndThePoolRefills() throws Exception {
+        try (BoxwoodServer server = start(Map.of("base", 1))) {
+            String key = server.teams().createKey(server.teams().ensureTeam("a"));
+            await("the pool to fill", () -> server.pools().available().get("base") == 1);
+            String pooled = server.pools().pooledIds().getFirst();
+            assertThat(json(real.call(server, "GET", "/v2/sandboxes", key, null), 200)).isEmpty();
+            assertThat(real.call(server, "GET", "/sandboxes/" + pooled, key, null).statusCode()).isEqualTo(404);
+            assertThat(real.call(server, "GET", "/health", null, null, "E2b-Sandbox-Id", pooled, "E2b-Sandbox-Port", "49983")
+                    .statusCode()).as("a pooled sandbox is not routable").isNotEqualTo(204);
+
+            String id = create(server, key, "{\"templateID\":\"base\",\"timeout\":120,\"envVars\":{\"GREETING\":\"from-claim\"},"
+                    + "\"metadata\":{\"owner\":\"pool-test\"}}");
+            assertThat(id).isEqualTo(pooled);
+            JsonNode info = json(real.call(server, "GET", "/sandboxes/" + id, key, null), 200);
+            assertThat(info.get("metadata").get("owner").asText()).isEqualTo("pool-test");
+            Instant started = Instant.parse(info.get("startedAt").asText());
+            Instant end = Instant.parse(info.get("endAt").asText());
+            assertThat(Duration.between(started, end)).isEqualTo(Duration.ofSeconds(120));
+            String token = info.get("envdAccessToken").asText();
+
+            // The request's env vars reach commands; the hostname is the sandbox's id; the home dir is untouched.
+            String out = run(server, id, token, "echo \"$GREETING\"; hostname; ls -A /home/user | grep -v '^\\.' | wc -l");
+            assertThat(out.lines().toList()).containsExactly("from-claim", id, "0");
+            assertThat(real.call(server, "GET", "/envs", null, null, "E2b-Sandbox-Id", id, "E2b-Sandbox-Port", "49983",
+                    "X-Access-Token", "wrong").statusCode()).isEqualTo(401);
+            assertThat(real.call(server, "GET", "/envs", null, null, "E2b-Sandbox-Id", id, "E2b-Sandbox-Port", "49983")
+                    .statusCode()).isEqualTo(401);
+            assertThat(json(real.call(server, "GET", "/v2/sandboxes", key, null), 200)).hasSize(1);
+
+            await("the pool to refill", () -> server.pools().available().get("base") == 1);
+            assertThat(server.pools().pooledIds()).doesNotContain(id);
+            assertThat(json(real.call(server, "GET", "/v2/sandboxes", key, null), 200)).hasSize(1);
+        }
+    }
+
+    @Test
+    void concurrentClaimsGetDifferentSandboxesAndMismatchesOrAnEmptyPoolBootCold() throws Exception {
+        try (BoxwoodServer server = start(Map.of("base", 2))) {
+            String key = server.teams().createKey(server.teams().ensureTeam("a"));
+            await("the pool to fill", () -> server.pools().available().get("base") == 2);
+            Set<String> pooled = new HashSet<>(server.pools().pooledIds());
+            gated.closeGate(); // refills now wait, so the pool stays empty after the two claims
+            try {
+                claimTwiceThenBootCold(server, key, pooled);
+            } finally {
+                gated.openGate();
+            }
+            await("the pool to refill", () -> server.pools().available().get("base") == 2);
+            assertThat(json(real.call(server, "GET", "/v2/sandboxes", key, null), 200)).hasSize(5);
+        }
+    }
+
+    private void claimTwiceThenBootCold(BoxwoodServer server, String key, Set<String> pooled) throws Exception {
+        {
+
+            List<Future<String>> claims = new ArrayList<>();
+            try (var threads = Executors.newVirtualThreadPerTaskExecutor()) {
+                for (int i = 0; i < 2; i++) {
+                    claims.add(threads.submit((Callable<String>) () -> create(server, key, "{\"templateID\":\"base\"}")));
+                }
+            }
+            Set<String> claimed = new HashSet<>();
+            for (Future<String> f : claims) claimed.add(f.get());
+            assertThat(claimed).as("two claims, two different pooled sandboxes").isEqualTo(pooled);
+            assertThat(server.pools().available().get("base")).isZero();
+
+            String cold = create(server, key, "{\"templateID\":\"base\"}");
+            String otherMemory = create(server, key, "{\"templateID\":\"base\",\"memoryMB\":300}");
+            String otherTemplate = create(server, key, "{\"templateID\":\"other\"}");
+            assertThat(List.of(cold, otherMemory, otherTemplate)).doesNotContainAnyElementsOf(pooled)
+                    .doesNotContainAnyElementsOf(gated.poolBoots);
+            assertThat(json(real.call(server, "GET", "/sandboxes/" + otherMemory, key, null), 200).get("memoryMB").asInt())
+                    .isEqualTo(300);
+        }
+    }
+
+    @Test
+    void shutdownDestroysThePoolAndARestartDestroysAnUnclaimedSandboxAnEarlierProcessLeft() throws Exception {
+        String pooled;
+        try (BoxwoodServer server = start(Map.of("base", 1))) {
+            await("the pool to fill", () -> server.pools().available().get("base") == 1);
+            pooled = server.pools().pooledIds().getFirst();
+            assertThat(real.runtime.reattach(pooled)).isPresent();
+        }
+        assertThat(real.runtime.reattach(pooled)).isEmpty();
+        assertThat(real.dataDir.resolve("sandboxes").resolve(pooled)).doesNotExist();
+
+        // A server that died with a pool left booted, unrecorded sandboxes: the next one removes them at start.
+        String orphan = dev.boxwood.server.sandbox.SandboxManager.newSandboxId();
+        real.runtime.start(new SandboxSpec(orphan, "base", 1, 256, 512));
+        assertThat(real.runtime.reattach(orphan)).isPresent();
+        try (BoxwoodServer server = start(Map.of())) {
+            assertThat(real.runtime.reattach(orphan)).isEmpty();
+            assertThat(real.dataDir.resolve("sandboxes").resolve(orphan)).doesNotExist();
+            assertThat(server.pools().pooledIds()).isEmpty();
+        }
+    }
+
+    /** The test's real runtime, where boots of the pool's refill threads can be held back to keep a pool empty. */
+    static final class GatedRuntime implements SandboxRuntime {
+        final SandboxRuntime inner;
+        final Set<String> poolBoots = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        volatile CountDownLatch gate = new CountDownLatch(0);
+
+        GatedRuntime(SandboxRuntime inner) {
+            this.inner = inner;
+        }
+
+        void closeGate() {
+            gate = new CountDownLatch(1);
+        }
+
+        void openGate() {
+            gate.countDown();
+        }
+
+        @Override
+        public RunningSandbox start(SandboxSpec spec) {
+            if (Thread.currentThread().getName().startsWith("boxwood-pool-")) {
+                poolBoots.add(spec.sandboxId());
+                try {
+                    gate.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return inner.start(spec);
+        }
+
+        @Override
+        public void destroy(String sandboxId) {
+            inner.destroy(sandboxId);
+        }
+
+        @Override
+        public Optional<RunningSandbox> reattach(String sandboxId) {
+            return inner.reattach(sandboxId);
+        }
+
+        @Override
+        public List<String> leftovers() {
+            return inner.leftovers();
+        }
+
+        @Override
+        public ResourceUsage usage(String sandboxId) {
+            return inner.usage(sandboxId);
+        }
+    }
+}
