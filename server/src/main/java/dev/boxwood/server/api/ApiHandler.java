@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import dev.boxwood.server.Config;
 import dev.boxwood.server.auth.RateLimiter;
+import dev.boxwood.server.network.EgressJson;
+import dev.boxwood.server.network.EgressRules;
 import dev.boxwood.server.sandbox.CreateSpec;
 import dev.boxwood.server.sandbox.Metric;
 import dev.boxwood.server.sandbox.SandboxError;
@@ -111,7 +113,10 @@ public final class ApiHandler extends Handler.Abstract {
         }
         if (s[0].equals("sandboxes") && s.length == 1) {
             if (method.equals("POST")) {
-                SandboxRow row = sandboxes.create(team, createSpec(request, v2));
+                Wire.NewSandbox newSandbox = readBody(request, Wire.NewSandbox.class, false);
+                CreateSpec spec = createSpec(newSandbox, v2);
+                SandboxRow row = sandboxes.create(team, spec,
+                        egress(() -> EgressJson.create(newSandbox.allowInternetAccess(), newSandbox.network())));
                 HttpJson.write(response, callback, 201, sandbox(row));
             } else if (method.equals("GET")) {
                 list(request, response, callback, team, v2);
@@ -186,6 +191,13 @@ public final class ApiHandler extends Handler.Abstract {
                     sandboxes.get(team, id);
                     throw new ApiException(501, "pausing and resuming sandboxes is not supported by this server");
                 }
+                case "network" -> {
+                    expect(method, "PUT");
+                    notV2(v2, path);
+                    JsonNode body = readBody(request, JsonNode.class, true);
+                    sandboxes.updateNetwork(team, id, egress(() -> EgressJson.update(body)));
+                    noContent(response, callback);
+                }
                 default -> throw new ApiException(404, "no such endpoint: " + method + " " + path);
             }
             return;
@@ -257,8 +269,7 @@ public final class ApiHandler extends Handler.Abstract {
         return nl < 0 ? s : s.substring(0, nl);
     }
 
-    private CreateSpec createSpec(Request request, boolean v2) {
-        Wire.NewSandbox body = readBody(request, Wire.NewSandbox.class, false);
+    private CreateSpec createSpec(Wire.NewSandbox body, boolean v2) {
         if (v2 && body.secure() != null) throw ApiException.badRequest("unknown field 'secure' in request body");
         if (body.templateID() == null || body.templateID().isBlank()) throw ApiException.badRequest("templateID is required");
         Duration timeout = body.timeout() == null ? (v2 ? V2_DEFAULT_TIMEOUT : V1_DEFAULT_TIMEOUT)
@@ -283,9 +294,6 @@ public final class ApiHandler extends Handler.Abstract {
      * offline must not quietly be online. Returns whether public traffic to the sandbox's ports is off.
      */
     private static boolean privateTraffic(Wire.NewSandbox body) {
-        if (Boolean.FALSE.equals(body.allowInternetAccess())) {
-            throw ApiException.badRequest("allow_internet_access=false is not supported by this server yet");
-        }
         if (present(body.mcp())) throw ApiException.badRequest("mcp is not supported by this server");
         if (present(body.iam())) throw ApiException.badRequest("iam is not supported by this server");
         if (present(body.volumeMounts())) throw ApiException.badRequest("volumeMounts are not supported by this server");
@@ -302,11 +310,20 @@ public final class ApiHandler extends Handler.Abstract {
             if (name.equals("allowPublicTraffic")) {
                 if (!value.isBoolean() && !value.isNull()) throw ApiException.badRequest("network.allowPublicTraffic must be a boolean");
                 privateTraffic = value.isBoolean() && !value.asBoolean();
-            } else if (present(value)) {
+            } else if (present(value) && !name.equals("allowOut") && !name.equals("denyOut")) {
                 throw ApiException.badRequest("network." + name + " is not supported by this server yet");
             }
         }
         return privateTraffic;
+    }
+
+    /** Outbound rules from a request; what is wrong with them is the client's 400. */
+    private static EgressRules egress(java.util.function.Supplier<EgressRules> parse) {
+        try {
+            return parse.get();
+        } catch (IllegalArgumentException e) {
+            throw ApiException.badRequest(e.getMessage());
+        }
     }
 
     /** Set to something other than null, false, or an empty array/object/string. */

@@ -114,6 +114,11 @@ public final class CrunRuntime implements SandboxRuntime {
         network.applyEgress(sandboxId, rules);
     }
 
+    @Override
+    public boolean controlsEgress() {
+        return true;
+    }
+
     private void prepareHost() {
         try {
             Files.createDirectories(crunRoot);

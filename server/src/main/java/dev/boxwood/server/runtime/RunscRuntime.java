@@ -74,6 +74,11 @@ public final class RunscRuntime implements SandboxRuntime {
         network.applyEgress(sandboxId, rules);
     }
 
+    @Override
+    public boolean controlsEgress() {
+        return true;
+    }
+
     private Path sandboxesDir() {
         return config.dataDir().resolve("sandboxes");
     }

@@ -34,4 +34,9 @@ public interface SandboxRuntime {
     default void applyEgress(String sandboxId, dev.boxwood.server.network.EgressRules rules) {
         if (rules.restricted()) throw new RuntimeFailure("this runtime cannot restrict a sandbox's network");
     }
+
+    /** Whether {@link #applyEgress} can restrict a sandbox (a runtime without its own network cannot). */
+    default boolean controlsEgress() {
+        return false;
+    }
 }

@@ -84,6 +84,11 @@ public final class SandboxManager implements AutoCloseable {
 
     /** As {@link #create(Team, CreateSpec)}, with outbound rules in place before the agent takes its first request. */
     public SandboxRow create(Team team, CreateSpec spec, dev.boxwood.server.network.EgressRules egress) {
+        if (egress.restricted() && !runtime.controlsEgress()) {
+            // refused, not ignored: a sandbox asked to be offline must not quietly be online
+            throw SandboxError.badRequest("outbound network rules (allow_internet_access=false, network.denyOut) are"
+                    + " not supported by this server's runtime");
+        }
         validate(spec);
         int cpus = resource(spec.cpuCount(), config.defaultCpuCount(), config.maxCpuCount(), "cpuCount");
         int memory = resource(spec.memoryMB(), config.defaultMemoryMB(), config.maxMemoryMB(), "memoryMB");
