@@ -98,6 +98,8 @@ class Handler(socketserver.StreamRequestHandler):
                 method, path, headers.get("host", ""), len(body), hashlib.sha256(body).hexdigest())).encode()
             self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s" % (len(out), out))
             self.wfile.flush()
+            if headers.get("connection", "").lower() == "close":
+                return
 
     def websocket(self, headers):
         accept = base64.b64encode(hashlib.sha1(headers["sec-websocket-key"].encode() + GUID).digest()).decode()

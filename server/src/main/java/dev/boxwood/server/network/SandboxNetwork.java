@@ -149,6 +149,7 @@ public final class SandboxNetwork implements AutoCloseable {
         firewall.install();
         for (String id : recordedSandboxes()) {
             find(id).ifPresent(net -> pool.reserve(net.slot()));
+            find(id).ifPresent(TrafficLimits::reapply);
         }
     }
 
@@ -206,6 +207,7 @@ public final class SandboxNetwork implements AutoCloseable {
                 route add default via %3$s
                 """.formatted(peer, sandboxAddr, hostAddr));
         firewall.addSandbox(net);
+        TrafficLimits.apply(net);
         // DNS works from the first moment; the default rules are the open ones.
         applyEgress(net.sandboxId(), EgressRules.OPEN);
     }
@@ -227,6 +229,7 @@ public final class SandboxNetwork implements AutoCloseable {
         Optional<NetworkAttachment> recorded = find(sandboxId);
         recorded.ifPresent(net -> {
             firewall.removeSandbox(net);
+            TrafficLimits.remove(net);
             HostCommand.run(List.of("ip", "link", "del", net.hostInterface()));
         });
         HostCommand.run(List.of("ip", "netns", "del", NETNS_PREFIX + sandboxId));

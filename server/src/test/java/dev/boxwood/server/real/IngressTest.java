@@ -60,8 +60,8 @@ class IngressTest {
             String closed = privateBox.get("sandboxID").asText();
             String traffic = privateBox.get("trafficAccessToken").asText();
             assertThat(traffic).isNotBlank();
-            serve(server, key, open, null);
-            serve(server, key, closed, traffic);
+            serve(real, server, key, open, null);
+            serve(real, server, key, closed, traffic);
 
             // By Host, over a raw connection (the way a browser reaches {port}-{id}.{domain}).
             String byHost = raw(server, "GET /some/path?q=1 HTTP/1.1\r\nHost: " + PORT + "-" + open + "." + DOMAIN
@@ -149,7 +149,7 @@ class IngressTest {
     }
 
     /** Uploads the test server through the agent's port, starts it in the sandbox and waits until it answers. */
-    void serve(BoxwoodServer server, String key, String id, String traffic) throws Exception {
+    static void serve(RealServer real, BoxwoodServer server, String key, String id, String traffic) throws Exception {
         String token = JSON.readTree(real.call(server, "GET", "/sandboxes/" + id, key, null).body())
                 .get("envdAccessToken").asText();
         byte[] script;

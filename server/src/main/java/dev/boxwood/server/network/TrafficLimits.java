@@ -1,0 +1,160 @@
+package dev.boxwood.server.network;
+
+import dev.boxwood.server.runtime.HostCommand;
+import java.util.List;
+
+/**
+ * Per-sandbox caps so one sandbox cannot starve the others or fill the host's connection tracking:
+ * <ul>
+ *   <li>connections: nftables table {@code inet boxwood_limits} (its own, beside the firewall's {@code inet boxwood}).
+ *       New connections from the sandbox's veth (forwarded or to the host) and new connections into it (from the
+ *       host, e.g. the router) jump through the maps {@code from_sandbox} / {@code to_sandbox} to the chains
+ *       {@code from_<if>} / {@code to_<if>}, each with one {@code ct count over N} rule: beyond N live connections
+ *       in that direction, new ones are refused (TCP reset).</li>
+ *   <li>bandwidth: a token bucket ({@code tbf}) on the host end {@code bwh<slot>} shapes what reaches the sandbox,
+ *       and one on the sandbox's {@code eth0} what it sends.</li>
+ * </ul>
+ * Applying is idempotent (it replaces what is there) so a restarted server can apply again; the kernel keeps the
+ * state across server restarts anyway. The qdiscs go with the veth; {@link #remove} deletes the nftables part.
+ */
+public final class TrafficLimits {
+    static final String TABLE = "boxwood_limits";
+
+    /**
+     * @param maxConnections live connections per direction per sandbox; 0 = no cap
+     * @param mbit           megabits per second per direction per sandbox; 0 = no cap
+     */
+    public record Settings(int maxConnections, int mbit) {
+        public static final Settings DEFAULT = new Settings(1024, 100);
+        public static final Settings NONE = new Settings(0, 0);
+
+        public Settings {
+            if (maxConnections < 0 || mbit < 0) {
+                throw new IllegalArgumentException("traffic limits cannot be negative");
+            }
+        }
+    }
+
+    private static volatile Settings configured = Settings.DEFAULT;
+
+    private TrafficLimits() {}
+
+    /** The limits every sandbox network gets from now on (set once at server start). */
+    public static void configure(Settings settings) {
+        configured = settings;
+    }
+
+    public static Settings configured() {
+        return configured;
+    }
+
+    /** Applies the configured limits. */
+    public static void apply(NetworkAttachment net) {
+        apply(net, configured);
+    }
+
+    /** Replaces whatever limits the sandbox's interface has with {@code settings}. */
+    public static void apply(NetworkAttachment net, Settings settings) {
+        String ifname = net.hostInterface();
+        install();
+        StringBuilder t = new StringBuilder();
+        for (String direction : List.of("from", "to")) {
+            String chain = direction + "_" + ifname;
+            t.append("add chain inet ").append(TABLE).append(' ').append(chain).append('\n');
+            t.append("flush chain inet ").append(TABLE).append(' ').append(chain).append('\n');
+            if (settings.maxConnections() > 0) {
+                t.append("add rule inet ").append(TABLE).append(' ').append(chain).append(" ct count over ")
+                        .append(settings.maxConnections()).append(" counter goto refuse\n");
+            }
+            t.append("add element inet ").append(TABLE).append(' ').append(direction).append("_sandbox { \"")
+                    .append(ifname).append("\" : jump ").append(chain).append(" }\n");
+        }
+        HostCommand.check(List.of("nft", "-f", "-"), t.toString());
+        shape(net, settings.mbit());
+    }
+
+    /** Applies the configured limits again after a restart; a sandbox whose network is gone is left alone. */
+    public static void reapply(NetworkAttachment net) {
+        try {
+            apply(net);
+        } catch (RuntimeException e) {
+            org.slf4j.LoggerFactory.getLogger(TrafficLimits.class).warn("cannot re-apply traffic limits of {}: {}",
+                    net.sandboxId(), e.getMessage());
+        }
+    }
+
+    /** Removes the sandbox's nftables part; safe to repeat and for sandboxes that never had limits. */
+    public static void remove(NetworkAttachment net) {
+        String ifname = net.hostInterface();
+        for (String direction : List.of("from", "to")) {
+            HostCommand.run(List.of("nft", "delete", "element", "inet", TABLE, direction + "_sandbox",
+                    "{ \"" + ifname + "\" }"));
+            HostCommand.run(List.of("nft", "delete", "chain", "inet", TABLE, direction + "_" + ifname));
+        }
+    }
+
+    /** Creates the table once; never adds its base rules twice. */
+    static synchronized void install() {
+        if (HostCommand.run(List.of("nft", "list", "table", "inet", TABLE)).ok()) return;
+        HostCommand.Result created = HostCommand.run(List.of("nft", "-f", "-"), """
+                table inet %s {
+                  map from_sandbox { type ifname : verdict; }
+                  map to_sandbox { type ifname : verdict; }
+                  chain refuse {
+                    meta l4proto tcp reject with tcp reset
+                    reject
+                  }
+                  chain input {
+                    type filter hook input priority filter - 20; policy accept;
+                    iifname "bwh*" ct state new iifname vmap @from_sandbox
+                  }
+                  chain forward {
+                    type filter hook forward priority filter - 20; policy accept;
+                    iifname "bwh*" ct state new iifname vmap @from_sandbox
+                    oifname "bwh*" ct state new oifname vmap @to_sandbox
+                  }
+                  chain output {
+                    type filter hook output priority filter - 20; policy accept;
+                    oifname "bwh*" ct state new oifname vmap @to_sandbox
+                  }
+                }
+                """.formatted(TABLE), null, java.util.Map.of(), line -> {});
+        if (!created.ok() && !HostCommand.run(List.of("nft", "list", "table", "inet", TABLE)).ok()) {
+            throw new dev.boxwood.server.runtime.RuntimeFailure("cannot create nftables table " + TABLE + ": "
+                    + created.output());
+        }
+    }
+
+    /** Removes the whole table (tests and uninstall only). */
+    public static void uninstall() {
+        HostCommand.run(List.of("nft", "delete", "table", "inet", TABLE));
+    }
+
+    /**
+     * Token buckets on both ends of the veth: the host end shapes what goes to the sandbox, the sandbox's
+     * {@code eth0} what it sends. The kernel here has no tc policing action, and shaping is kinder to TCP anyway;
+     * the sandbox cannot lift its own qdisc because its root has no {@code CAP_NET_ADMIN}.
+     */
+    private static void shape(NetworkAttachment net, int mbit) {
+        List<String> toSandbox = List.of("tc", "qdisc");
+        List<String> fromSandbox = List.of("tc", "-n", net.netns(), "qdisc");
+        if (mbit == 0) {
+            HostCommand.run(concat(toSandbox, "del", "dev", net.hostInterface(), "root"));
+            HostCommand.run(concat(fromSandbox, "del", "dev", "eth0", "root"));
+            return;
+        }
+        long bytesPerSecond = mbit * 1_000_000L / 8;
+        // A burst big enough for the timer granularity at this rate, small enough that the rate holds.
+        String burst = Long.toString(Math.max(32 * 1024, bytesPerSecond / 50));
+        HostCommand.check(concat(toSandbox, "replace", "dev", net.hostInterface(), "root", "tbf", "rate", mbit + "mbit",
+                "burst", burst, "latency", "100ms"));
+        HostCommand.check(concat(fromSandbox, "replace", "dev", "eth0", "root", "tbf", "rate", mbit + "mbit",
+                "burst", burst, "latency", "100ms"));
+    }
+
+    private static List<String> concat(List<String> head, String... tail) {
+        List<String> all = new java.util.ArrayList<>(head);
+        all.addAll(List.of(tail));
+        return all;
+    }
+}
