@@ -187,10 +187,15 @@ final class EgressProxy implements AutoCloseable {
             b.position(5);
             if (b.get() != 1) return null; // not a ClientHello
             b.position(b.position() + 3 + 2 + 32); // length, version, random
-            b.position(b.position() + (b.get() & 0xFF)); // session id
-            b.position(b.position() + (b.getShort() & 0xFFFF)); // cipher suites
-            b.position(b.position() + (b.get() & 0xFF)); // compression methods
-            int end = b.position() + 2 + (b.getShort() & 0xFFFF);
+            // each length is read before the position it is added to
+            int sessionId = b.get() & 0xFF;
+            b.position(b.position() + sessionId);
+            int cipherSuites = b.getShort() & 0xFFFF;
+            b.position(b.position() + cipherSuites);
+            int compression = b.get() & 0xFF;
+            b.position(b.position() + compression);
+            int extensions = b.getShort() & 0xFFFF;
+            int end = b.position() + extensions;
             while (b.position() + 4 <= end) {
                 int type = b.getShort() & 0xFFFF;
                 int len = b.getShort() & 0xFFFF;
