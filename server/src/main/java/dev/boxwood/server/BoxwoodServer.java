@@ -39,6 +39,7 @@ public final class BoxwoodServer implements AutoCloseable {
     private final TeamStore teams;
     private final SandboxStore store;
     private final SandboxManager sandboxes;
+    private final dev.boxwood.server.snapshot.Snapshots snapshots;
     private final WarmPools pools;
     private final Server jetty;
     private final ServerConnector connector;
@@ -61,6 +62,7 @@ public final class BoxwoodServer implements AutoCloseable {
         this.store = new SandboxStore(database);
         Templates templates = new Templates(config.templatesDir());
         this.sandboxes = new SandboxManager(config, runtime, store, templates, new AgentClient());
+        this.snapshots = new dev.boxwood.server.snapshot.Snapshots(config, database, sandboxes, runtime);
         this.pools = warmPools(config, runtime, templates);
         sandboxes.pools(pools);
 
@@ -80,14 +82,16 @@ public final class BoxwoodServer implements AutoCloseable {
         jetty.addConnector(connector);
         SandboxRouter router = new SandboxRouter(config.domain(), sandboxes::allLive);
         jetty.setHandler(new Handler.Sequence(new SandboxProxy(router, sandboxes),
-                new ApiHandler(config, teams, sandboxes, store, templates)));
+                new ApiHandler(config, teams, sandboxes, store, templates, snapshots)));
         jetty.setErrorHandler(new JsonErrorHandler());
         jetty.setStopTimeout(5_000);
     }
 
     /** Takes back sandboxes left by an earlier process, then listens. */
     public BoxwoodServer start() {
+        snapshots.mountAll(); // sandboxes of a snapshot need its root filesystem
         sandboxes.recover();
+        snapshots.collectForks();
         pools.start(); // after recovery, which destroys unrecorded sandboxes such as an earlier process's pool
         try {
             jetty.start();
@@ -118,6 +122,10 @@ public final class BoxwoodServer implements AutoCloseable {
 
     public SandboxManager sandboxes() {
         return sandboxes;
+    }
+
+    public dev.boxwood.server.snapshot.Snapshots snapshots() {
+        return snapshots;
     }
 
     public WarmPools pools() {

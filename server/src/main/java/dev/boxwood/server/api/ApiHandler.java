@@ -51,14 +51,17 @@ public final class ApiHandler extends Handler.Abstract {
     private final SandboxManager sandboxes;
     private final SandboxStore store;
     private final Templates templates;
+    private final dev.boxwood.server.snapshot.Snapshots snapshots;
     private final RateLimiter rateLimiter;
 
-    public ApiHandler(Config config, TeamStore teams, SandboxManager sandboxes, SandboxStore store, Templates templates) {
+    public ApiHandler(Config config, TeamStore teams, SandboxManager sandboxes, SandboxStore store, Templates templates,
+                      dev.boxwood.server.snapshot.Snapshots snapshots) {
         this.config = config;
         this.teams = teams;
         this.sandboxes = sandboxes;
         this.store = store;
         this.templates = templates;
+        this.snapshots = snapshots;
         this.rateLimiter = new RateLimiter(config.rateLimit(), config.rateBurst());
     }
 
@@ -101,11 +104,14 @@ public final class ApiHandler extends Handler.Abstract {
             HttpJson.write(response, callback, 200, Map.of("status", "ok"));
             return;
         }
-        if (s.length == 0 || !(s[0].equals("sandboxes") || s[0].equals("templates"))) {
+        if (s.length == 0 || !(s[0].equals("sandboxes") || s[0].equals("templates") || s[0].equals("snapshots"))) {
             throw new ApiException(404, "no such endpoint: " + method + " " + path);
         }
         Team team = rateLimiter.admit(request, response, this::authenticate);
 
+        if (!v2 && SnapshotRoutes.handle(snapshots, sandboxes, method, s, request, response, callback, team, this::sandbox)) {
+            return;
+        }
         if (s[0].equals("templates") && s.length == 1 && !v2) {
             expect(method, "GET");
             HttpJson.write(response, callback, 200, listTemplates());
@@ -114,7 +120,7 @@ public final class ApiHandler extends Handler.Abstract {
         if (s[0].equals("sandboxes") && s.length == 1) {
             if (method.equals("POST")) {
                 Wire.NewSandbox newSandbox = readBody(request, Wire.NewSandbox.class, false);
-                CreateSpec spec = createSpec(newSandbox, v2);
+                CreateSpec spec = createSpec(team, newSandbox, v2);
                 SandboxRow row = sandboxes.create(team, spec,
                         egress(() -> EgressJson.create(newSandbox.allowInternetAccess(), newSandbox.network())));
                 HttpJson.write(response, callback, 201, sandbox(row));
@@ -156,7 +162,8 @@ public final class ApiHandler extends Handler.Abstract {
                     } else {
                         timeout = Duration.ofSeconds(body.timeout());
                     }
-                    HttpJson.write(response, callback, 200, sandbox(sandboxes.connect(team, id, timeout)));
+                    SandboxManager.Connected connected = sandboxes.connectOrResume(team, id, timeout);
+                    HttpJson.write(response, callback, connected.resumed() ? 201 : 200, sandbox(connected.row()));
                 }
                 case "logs" -> {
                     expect(method, "GET");
@@ -185,11 +192,25 @@ public final class ApiHandler extends Handler.Abstract {
                     notV2(v2, path);
                     metrics(request, response, callback, team, id);
                 }
-                case "pause", "resume" -> {
+                case "pause" -> {
                     expect(method, "POST");
                     notV2(v2, path);
-                    sandboxes.get(team, id);
-                    throw new ApiException(501, "pausing and resuming sandboxes is not supported by this server");
+                    // {"memory": false} asks for a filesystem-only pause; the freezer keeps memory either way.
+                    readBody(request, Wire.PauseRequest.class, true);
+                    sandboxes.pause(team, id);
+                    noContent(response, callback);
+                }
+                case "resume" -> {
+                    expect(method, "POST");
+                    notV2(v2, path);
+                    Wire.ResumeRequest body = readBody(request, Wire.ResumeRequest.class, true);
+                    Duration timeout = body == null || body.timeout() == null ? V1_DEFAULT_TIMEOUT
+                            : Duration.ofSeconds(body.timeout());
+                    SandboxRow row = sandboxes.resume(team, id, timeout);
+                    if (body != null && body.autoPause() != null) {
+                        row = sandboxes.lifecycle(team, id, body.autoPause(), row.autoResume());
+                    }
+                    HttpJson.write(response, callback, 201, sandbox(row));
                 }
                 case "network" -> {
                     expect(method, "PUT");
@@ -229,7 +250,7 @@ public final class ApiHandler extends Handler.Abstract {
     // ---- bodies -------------------------------------------------------------------------------------------------
 
     /** Parses the JSON body; an empty body is null when {@code optional}, else a 400. */
-    private static <T> T readBody(Request request, Class<T> type, boolean optional) {
+    static <T> T readBody(Request request, Class<T> type, boolean optional) {
         byte[] bytes;
         try (InputStream in = Content.Source.asInputStream(request)) {
             bytes = in.readNBytes(MAX_BODY + 1);
@@ -269,7 +290,7 @@ public final class ApiHandler extends Handler.Abstract {
         return nl < 0 ? s : s.substring(0, nl);
     }
 
-    private CreateSpec createSpec(Wire.NewSandbox body, boolean v2) {
+    private CreateSpec createSpec(Team team, Wire.NewSandbox body, boolean v2) {
         if (v2 && body.secure() != null) throw ApiException.badRequest("unknown field 'secure' in request body");
         if (body.templateID() == null || body.templateID().isBlank()) throw ApiException.badRequest("templateID is required");
         Duration timeout = body.timeout() == null ? (v2 ? V2_DEFAULT_TIMEOUT : V1_DEFAULT_TIMEOUT)
@@ -285,8 +306,19 @@ public final class ApiHandler extends Handler.Abstract {
             mem = body.resources().memoryMB();
             disk = body.resources().diskSizeMB();
         }
-        return new CreateSpec(templates.resolve(body.templateID()), timeout, body.envVars(), body.metadata(), cpu, mem, disk,
-                body.allowInternetAccess(), Boolean.TRUE.equals(body.autoPause()), privateTraffic(body));
+        boolean autoPause = Boolean.TRUE.equals(body.autoPause());
+        boolean autoResume = body.autoResume() != null && body.autoResume().path("enabled").asBoolean(false);
+        if (body.lifecycle() != null && !body.lifecycle().isNull()) {
+            // The shape getInfo reports, {onTimeout: "kill"|"pause", autoResume: bool}, accepted on create as well.
+            String onTimeout = body.lifecycle().path("onTimeout").asText("kill");
+            if (!onTimeout.equals("kill") && !onTimeout.equals("pause")) {
+                throw ApiException.badRequest("lifecycle.onTimeout must be 'kill' or 'pause'");
+            }
+            autoPause |= onTimeout.equals("pause");
+            autoResume |= body.lifecycle().path("autoResume").asBoolean(false);
+        }
+        return new CreateSpec(templates.resolve(snapshots.resolve(team, body.templateID())), timeout, body.envVars(), body.metadata(), cpu, mem, disk,
+                body.allowInternetAccess(), autoPause, privateTraffic(body), autoResume);
     }
 
     /**
@@ -297,9 +329,6 @@ public final class ApiHandler extends Handler.Abstract {
         if (present(body.mcp())) throw ApiException.badRequest("mcp is not supported by this server");
         if (present(body.iam())) throw ApiException.badRequest("iam is not supported by this server");
         if (present(body.volumeMounts())) throw ApiException.badRequest("volumeMounts are not supported by this server");
-        if (body.autoResume() != null && body.autoResume().path("enabled").asBoolean(false)) {
-            throw ApiException.badRequest("autoResume is not supported by this server (sandboxes cannot be paused)");
-        }
         JsonNode network = body.network();
         if (network == null || network.isNull()) return false;
         if (!network.isObject()) throw ApiException.badRequest("network must be an object");
@@ -337,22 +366,26 @@ public final class ApiHandler extends Handler.Abstract {
 
     // ---- responses ----------------------------------------------------------------------------------------------
 
-    private Wire.Sandbox sandbox(SandboxRow row) {
+    Wire.Sandbox sandbox(SandboxRow row) {
         return new Wire.Sandbox(row.id(), row.templateId(), null, CLIENT_ID, ENVD_VERSION, row.accessToken(),
                 row.trafficToken(), config.domain());
     }
 
     private static Wire.ListedSandbox listed(SandboxRow row) {
         return new Wire.ListedSandbox(row.id(), row.templateId(), null, CLIENT_ID, row.startedAt().toString(),
-                row.endAt().toString(), row.cpuCount(), row.memoryMB(), row.diskSizeMB(), "running", ENVD_VERSION,
+                row.endAt().toString(), row.cpuCount(), row.memoryMB(), row.diskSizeMB(), state(row), ENVD_VERSION,
                 row.metadata());
+    }
+
+    private static String state(SandboxRow row) {
+        return row.status() == SandboxRow.Status.PAUSED ? "paused" : "running";
     }
 
     private Wire.SandboxDetail detail(SandboxRow row) {
         return new Wire.SandboxDetail(row.id(), row.templateId(), null, CLIENT_ID, row.startedAt().toString(),
-                row.endAt().toString(), row.cpuCount(), row.memoryMB(), row.diskSizeMB(), "running", ENVD_VERSION,
+                row.endAt().toString(), row.cpuCount(), row.memoryMB(), row.diskSizeMB(), state(row), ENVD_VERSION,
                 row.metadata(), row.accessToken(), config.domain(), row.allowInternetAccess(),
-                new Wire.Lifecycle(row.autoPause() ? "pause" : "kill", false));
+                new Wire.Lifecycle(row.autoPause() ? "pause" : "kill", row.autoResume()));
     }
 
     private void list(Request request, Response response, Callback callback, Team team, boolean v2) {

@@ -110,8 +110,9 @@ record ListQuery(Set<String> states, Map<String, String> metadata, int limit, Cu
 
     Page apply(List<SandboxRow> running) {
         List<SandboxRow> matching = new ArrayList<>();
-        if (states.contains("running")) {
+        {
             for (SandboxRow r : running) {
+                if (!states.contains(r.status() == SandboxRow.Status.PAUSED ? "paused" : "running")) continue;
                 if (startedAfter != null && r.startedAt().isBefore(startedAfter)) continue;
                 if (template != null && !template.isEmpty() && !template.equals(r.templateId())) continue;
                 if (!r.metadata().entrySet().containsAll(metadata.entrySet())) continue;

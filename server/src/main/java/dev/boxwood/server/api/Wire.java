@@ -14,13 +14,18 @@ final class Wire {
     record NewSandbox(String templateID, Integer timeout, Map<String, String> envVars, Map<String, String> metadata,
                       Boolean secure, @JsonProperty("allow_internet_access") Boolean allowInternetAccess,
                       Boolean autoPause, Boolean autoPauseMemory, JsonNode autoResume, JsonNode network,
-                      JsonNode iam, JsonNode mcp, JsonNode volumeMounts,
+                      JsonNode iam, JsonNode mcp, JsonNode volumeMounts, JsonNode lifecycle,
                       // Boxwood extension: per-sandbox resources, within the server's maximum.
                       Integer cpuCount, Integer memoryMB, Integer diskSizeMB, Resources resources) {}
 
     record Resources(Integer cpuCount, Integer memoryMB, Integer diskSizeMB) {}
 
     record ConnectSandbox(Integer timeout, Boolean memory) {}
+
+    record PauseRequest(Boolean memory) {}
+
+    /** Body of the deprecated v1 {@code POST /sandboxes/{id}/resume}. */
+    record ResumeRequest(Integer timeout, Boolean autoPause) {}
 
     record TimeoutRequest(Integer timeout) {}
 

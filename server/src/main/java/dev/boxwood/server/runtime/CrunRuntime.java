@@ -430,6 +430,8 @@ public final class CrunRuntime implements SandboxRuntime {
 
     private void destroyLocked(String id) {
         HostCommand.run(crun("kill", "--all", id, "KILL"));
+        // A v1-frozen task does not act on SIGKILL until thawed: a paused sandbox must die too.
+        HostCommand.run(crun("resume", id));
         HostCommand.run(crun("delete", "--force", id));
         network.detach(id);
         List<Path> busy = Cgroups.remove(cgroupPath(id));
@@ -445,6 +447,20 @@ public final class CrunRuntime implements SandboxRuntime {
             return Optional.empty();
         }
         return SandboxRecords.running(sandboxId, crunState(sandboxId), sandboxDir(sandboxId), network);
+    }
+
+    @Override
+    public void pause(String sandboxId) {
+        synchronized (lockFor(sandboxId)) {
+            SandboxRecords.freeze(sandboxId, true, this::crun);
+        }
+    }
+
+    @Override
+    public void resume(String sandboxId) {
+        synchronized (lockFor(sandboxId)) {
+            SandboxRecords.freeze(sandboxId, false, this::crun);
+        }
     }
 
     @Override

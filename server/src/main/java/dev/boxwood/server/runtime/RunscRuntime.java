@@ -217,6 +217,7 @@ public final class RunscRuntime implements SandboxRuntime {
     }
 
     private void destroyLocked(String id) {
+        HostCommand.run(runsc("resume", id)); // a paused sandbox would not act on the kill
         HostCommand.run(runsc("kill", "--all", id, "KILL"));
         HostCommand.run(runsc("delete", "--force", id));
         network.detach(id);
@@ -247,6 +248,20 @@ public final class RunscRuntime implements SandboxRuntime {
     @Override
     public List<String> leftovers() {
         return SandboxRecords.leftovers(HostCommand.run(runsc("list", "-quiet")), sandboxesDir(), network);
+    }
+
+    @Override
+    public void pause(String sandboxId) {
+        synchronized (lockFor(sandboxId)) {
+            SandboxRecords.freeze(sandboxId, true, this::runsc);
+        }
+    }
+
+    @Override
+    public void resume(String sandboxId) {
+        synchronized (lockFor(sandboxId)) {
+            SandboxRecords.freeze(sandboxId, false, this::runsc);
+        }
     }
 
     @Override

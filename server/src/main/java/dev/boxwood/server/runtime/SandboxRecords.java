@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
@@ -21,16 +22,20 @@ import java.util.stream.Stream;
  */
 final class SandboxRecords {
     static final Pattern ID = Pattern.compile("[a-z0-9]{1,64}");
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
 
     private SandboxRecords() {}
 
-    /** A sandbox the OCI runtime reports as running, with its directory and network intact. */
+    /**
+     * A sandbox the OCI runtime reports as running or paused (frozen: a paused sandbox is taken back paused and
+     * resumed on request), with its directory and network intact.
+     */
     static Optional<RunningSandbox> running(String id, Optional<JsonNode> ociState, Path sandboxDir,
                                             SandboxNetwork network) {
         Optional<NetworkAttachment> net = network.find(id);
         Path propsFile = sandboxDir.resolve("sandbox.properties");
         if (ociState.isEmpty() || net.isEmpty() || !Files.isRegularFile(propsFile)
-                || !"running".equals(ociState.get().path("status").asText())) {
+                || !List.of("running", "paused").contains(ociState.get().path("status").asText())) {
             return Optional.empty();
         }
         Properties props = new Properties();
@@ -41,6 +46,34 @@ final class SandboxRecords {
         }
         return Optional.of(new RunningSandbox(id, net.get().sandboxAddress(), ociState.get().path("pid").asLong(),
                 props.getProperty("initToken")));
+    }
+
+    /**
+     * {@code <oci> pause|resume <id>} (cgroup freezer for crun, gVisor's own for runsc), a no-op when the OCI state
+     * already is the wanted one, so that a restarted server can put a sandbox back in the state its row records.
+     */
+    static void freeze(String id, boolean pause, Function<String[], List<String>> oci) {
+        if (id == null || !ID.matcher(id).matches()) {
+            throw new RuntimeFailure("invalid sandbox id");
+        }
+        HostCommand.Result state = HostCommand.run(oci.apply(new String[] {"state", id}));
+        if (!state.ok()) {
+            throw new RuntimeFailure("sandbox " + id + " does not exist");
+        }
+        String status;
+        try {
+            status = JSON.readTree(state.output()).path("status").asText();
+        } catch (IOException e) {
+            throw new RuntimeFailure("unreadable state of sandbox " + id, e);
+        }
+        if (status.equals(pause ? "paused" : "running")) {
+            return;
+        }
+        String verb = pause ? "pause" : "resume";
+        HostCommand.Result r = HostCommand.run(oci.apply(new String[] {verb, id}));
+        if (!r.ok()) {
+            throw new RuntimeFailure(verb + " failed for sandbox " + id + ": " + r.output().strip());
+        }
     }
 
     /**

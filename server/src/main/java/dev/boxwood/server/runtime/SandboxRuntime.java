@@ -39,4 +39,17 @@ public interface SandboxRuntime {
     default boolean controlsEgress() {
         return false;
     }
+
+    /**
+     * Freezes every process of the sandbox (cgroup freezer): memory stays, nothing runs. Idempotent: pausing a
+     * paused sandbox does nothing. Throws {@link RuntimeFailure} when the sandbox does not exist or cannot be frozen.
+     */
+    default void pause(String sandboxId) {
+        throw new RuntimeFailure("this runtime cannot pause sandboxes");
+    }
+
+    /** Thaws a paused sandbox; idempotent like {@link #pause}. */
+    default void resume(String sandboxId) {
+        throw new RuntimeFailure("this runtime cannot resume sandboxes");
+    }
 }

@@ -38,6 +38,18 @@ public final class LiveSandbox {
         this.row = row;
     }
 
+    private volatile Instant resumedAt;
+
+    /** When the sandbox was last resumed (its lifetime cap counts from there), else {@code otherwise}. */
+    Instant lifetimeStart(Instant otherwise) {
+        Instant r = resumedAt;
+        return r == null ? otherwise : r;
+    }
+
+    void resumed(Instant at) {
+        resumedAt = at;
+    }
+
     synchronized void replaceExpiry(ScheduledFuture<?> next) {
         if (expiry != null) expiry.cancel(false);
         expiry = next;

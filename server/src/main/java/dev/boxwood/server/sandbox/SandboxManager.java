@@ -117,7 +117,8 @@ public final class SandboxManager implements AutoCloseable {
         SandboxRow row = new SandboxRow(id, team.id(), spec.templateId(), SandboxRow.Status.RUNNING, cpus, memory, disk,
                 accessToken, spec.metadata() == null ? Map.of() : Map.copyOf(spec.metadata()),
                 spec.allowInternetAccess(), spec.autoPause(), now, now.plus(spec.timeout()), null,
-                spec.privateTraffic() ? "bxt_" + dev.boxwood.server.auth.ApiKeys.randomHex(24) : null);
+                spec.privateTraffic() ? "bxt_" + dev.boxwood.server.auth.ApiKeys.randomHex(24) : null,
+                spec.autoResume(), spec.timeout());
         LiveSandbox sandbox = new LiveSandbox(row, running);
         try {
             store.insert(row);
@@ -225,9 +226,21 @@ public final class SandboxManager implements AutoCloseable {
                 .toList();
     }
 
-    /** A live sandbox by id, for routing (the agent checks the access token itself). */
+    /**
+     * A live sandbox by id, for routing (the agent checks the access token itself). A paused sandbox is resumed
+     * first when it has auto-resume, and is otherwise not routable (its frozen agent would never answer).
+     */
     public Optional<LiveSandbox> route(String id) {
-        return Optional.ofNullable(live.get(id));
+        LiveSandbox s = id == null ? null : live.get(id);
+        if (s == null || s.row().status() != SandboxRow.Status.PAUSED) return Optional.ofNullable(s);
+        if (!s.row().autoResume()) return Optional.empty();
+        try {
+            resumeLive(s, s.row().timeout(), "sandbox resumed by traffic (auto-resume)");
+            return Optional.of(s);
+        } catch (SandboxError e) {
+            LOG.warn("auto-resume of sandbox {} failed: {}", id, e.getMessage());
+            return Optional.empty();
+        }
     }
 
     public Collection<LiveSandbox> allLive() {
@@ -288,15 +301,118 @@ public final class SandboxManager implements AutoCloseable {
 
     /** E2B's connect: the sandbox keeps running at least {@code timeout} more; it is never shortened. */
     public SandboxRow connect(Team team, String id, Duration timeout) {
+        return connectOrResume(team, id, timeout).row();
+    }
+
+    /** What a connect did: {@code resumed} when the sandbox was paused (E2B answers 201 then, else 200). */
+    public record Connected(SandboxRow row, boolean resumed) {}
+
+    /** E2B's connect: a paused sandbox is resumed with {@code timeout}; a running one is extended to it. */
+    public Connected connectOrResume(Team team, String id, Duration timeout) {
         checkTimeout(timeout);
         LiveSandbox s = get(team, id);
-        return extendTo(s, Instant.now().plus(timeout), false);
+        synchronized (s) {
+            if (s.row().status() == SandboxRow.Status.PAUSED) {
+                return new Connected(resumeLive(s, timeout, "sandbox resumed by connect"), true);
+            }
+            return new Connected(extendTo(s, Instant.now().plus(timeout), false), false);
+        }
+    }
+
+    // ---- pause and resume ---------------------------------------------------------------------------------------
+
+    /**
+     * Freezes the sandbox: processes stop where they are, memory and files stay. Its timeout clock stops; it is
+     * removed if still paused after the retention. 409 when already paused.
+     */
+    public SandboxRow pause(Team team, String id) {
+        LiveSandbox s = get(team, id);
+        synchronized (s) {
+            if (live.get(id) != s) throw SandboxError.notFound(id);
+            if (s.row().status() == SandboxRow.Status.PAUSED) {
+                throw new SandboxError(SandboxError.Kind.CONFLICT, "sandbox '" + id + "' is already paused");
+            }
+            return pauseLive(s, "sandbox paused through the API");
+        }
+    }
+
+    /** E2B's v1 resume: a paused sandbox runs again for {@code timeout}; 409 when it is not paused. */
+    public SandboxRow resume(Team team, String id, Duration timeout) {
+        checkTimeout(timeout);
+        LiveSandbox s = get(team, id);
+        synchronized (s) {
+            if (s.row().status() != SandboxRow.Status.PAUSED) {
+                throw new SandboxError(SandboxError.Kind.CONFLICT, "sandbox '" + id + "' is already running");
+            }
+            return resumeLive(s, timeout, "sandbox resumed through the API");
+        }
+    }
+
+    /** Sets or clears auto-pause and auto-resume of a live sandbox. */
+    public SandboxRow lifecycle(Team team, String id, boolean autoPause, boolean autoResume) {
+        LiveSandbox s = get(team, id);
+        synchronized (s) {
+            store.updateLifecycle(id, autoPause, autoResume);
+            s.row(s.row().withLifecycle(autoPause, autoResume));
+            return s.row();
+        }
+    }
+
+    /** Runs {@code work} while no pause, resume, timeout or kill of the sandbox can interleave (snapshots). */
+    public <T> T exclusive(Team team, String id, java.util.function.Function<LiveSandbox, T> work) {
+        LiveSandbox s = get(team, id);
+        synchronized (s) {
+            if (live.get(id) != s) throw SandboxError.notFound(id);
+            return work.apply(s);
+        }
+    }
+
+    private SandboxRow pauseLive(LiveSandbox s, String why) {
+        String id = s.row().id();
+        try {
+            runtime.pause(id);
+        } catch (RuntimeFailure e) {
+            throw new SandboxError(SandboxError.Kind.FAILED, "cannot pause sandbox '" + id + "': " + e.getMessage(), e);
+        }
+        Instant until = Instant.now().plus(config.pausedRetention());
+        store.updateState(id, SandboxRow.Status.PAUSED, until);
+        s.row(s.row().withState(SandboxRow.Status.PAUSED, until));
+        scheduleExpiry(s);
+        store.addEvent(id, "info", why + "; kept paused until " + until);
+        LOG.info("sandbox {} paused", id);
+        return s.row();
+    }
+
+    private SandboxRow resumeLive(LiveSandbox s, Duration timeout, String why) {
+        synchronized (s) {
+            String id = s.row().id();
+            if (live.get(id) != s) throw SandboxError.notFound(id);
+            if (s.row().status() != SandboxRow.Status.PAUSED) return s.row(); // resumed meanwhile
+            try {
+                runtime.resume(id);
+            } catch (RuntimeFailure e) {
+                throw new SandboxError(SandboxError.Kind.FAILED, "cannot resume sandbox '" + id + "': " + e.getMessage(), e);
+            }
+            // The paused time does not count towards the maximum lifetime: it runs from the resume.
+            Instant now = Instant.now();
+            Instant end = now.plus(timeout.compareTo(config.maxLifetime()) > 0 ? config.maxLifetime() : timeout);
+            store.updateState(id, SandboxRow.Status.RUNNING, end);
+            s.row(s.row().withState(SandboxRow.Status.RUNNING, end));
+            s.resumed(now);
+            scheduleExpiry(s);
+            store.addEvent(id, "info", why);
+            LOG.info("sandbox {} resumed", id);
+            return s.row();
+        }
     }
 
     private SandboxRow extendTo(LiveSandbox s, Instant wanted, boolean mayShorten) {
         synchronized (s) {
             SandboxRow row = s.row();
-            Instant cap = row.startedAt().plus(config.maxLifetime());
+            if (row.status() == SandboxRow.Status.PAUSED) {
+                throw new SandboxError(SandboxError.Kind.CONFLICT, "sandbox '" + row.id() + "' is paused; resume it first");
+            }
+            Instant cap = s.lifetimeStart(row.startedAt()).plus(config.maxLifetime());
             Instant end = wanted.isAfter(cap) ? cap : wanted;
             if (!mayShorten && !end.isAfter(row.endAt())) return row;
             SandboxRow updated = row.withEndAt(end);
@@ -316,13 +432,26 @@ public final class SandboxManager implements AutoCloseable {
 
     private void expire(LiveSandbox s) {
         synchronized (s) {
+            if (live.get(s.row().id()) != s) return;
             if (s.row().endAt().isAfter(Instant.now())) {
                 scheduleExpiry(s); // extended after this run was scheduled
                 return;
             }
+            if (s.row().status() == SandboxRow.Status.PAUSED) {
+                end(s.row().id(), SandboxRow.Status.EXPIRED, "paused sandbox removed: its retention of "
+                        + config.pausedRetention().toSeconds() + " s ended");
+                return;
+            }
+            if (s.row().autoPause()) {
+                try {
+                    pauseLive(s, "sandbox timed out and was paused (auto-pause)");
+                    return;
+                } catch (SandboxError e) {
+                    LOG.error("auto-pause of sandbox {} failed; killing it", s.row().id(), e);
+                }
+            }
+            end(s.row().id(), SandboxRow.Status.EXPIRED, "sandbox timed out");
         }
-        String how = s.row().autoPause() ? "timed out (auto-pause is not supported here, so it was killed)" : "timed out";
-        end(s.row().id(), SandboxRow.Status.EXPIRED, "sandbox " + how);
     }
 
     // ---- network ------------------------------------------------------------------------------------------------
@@ -364,8 +493,16 @@ public final class SandboxManager implements AutoCloseable {
 
     /** Ends a live sandbox exactly once: unroutable first, then destroyed, then recorded. */
     private boolean end(String id, SandboxRow.Status status, String why) {
-        LiveSandbox s = live.remove(id);
+        LiveSandbox s = live.get(id);
         if (s == null) return false;
+        synchronized (s) { // after any pause or resume in progress
+            if (!live.remove(id, s)) return false;
+            endLocked(s, id, status, why);
+        }
+        return true;
+    }
+
+    private void endLocked(LiveSandbox s, String id, SandboxRow.Status status, String why) {
         s.cancelExpiry();
         String level = "info";
         String message = why;
@@ -379,7 +516,6 @@ public final class SandboxManager implements AutoCloseable {
         store.markEnded(id, status, Instant.now());
         store.addEvent(id, level, message);
         LOG.info("sandbox {} ended: {}", id, message);
-        return true;
     }
 
     // ---- restart recovery ---------------------------------------------------------------------------------------
@@ -406,6 +542,18 @@ public final class SandboxManager implements AutoCloseable {
             }
             LiveSandbox s = new LiveSandbox(row, running.get());
             live.put(row.id(), s);
+            try {
+                // The row says what the sandbox is: a crash between freezing and recording is undone here.
+                if (row.status() == SandboxRow.Status.PAUSED) runtime.pause(row.id());
+                else runtime.resume(row.id());
+            } catch (RuntimeFailure e) {
+                LOG.warn("sandbox {}: cannot restore its {} state: {}", row.id(), row.status().db(), e.getMessage());
+            }
+            if (row.status() == SandboxRow.Status.PAUSED || row.autoPause()) {
+                store.addEvent(row.id(), "info", "sandbox reattached " + row.status().db() + " after a server restart");
+                scheduleExpiry(s); // retention or auto-pause, as if the server had not stopped
+                continue;
+            }
             if (!row.endAt().isAfter(Instant.now())) {
                 end(row.id(), SandboxRow.Status.EXPIRED, "sandbox timed out while the server was down");
                 continue;

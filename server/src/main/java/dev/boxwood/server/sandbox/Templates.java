@@ -47,7 +47,9 @@ public final class Templates {
     public List<Template> list() {
         if (!Files.isDirectory(dir)) return List.of();
         try (Stream<Path> s = Files.list(dir)) {
-            return s.filter(p -> !Files.isSymbolicLink(p) && exists(p.getFileName().toString()))
+            // Snapshots are templates of one team only: they are listed through GET /snapshots.
+            return s.filter(p -> !Files.isSymbolicLink(p) && exists(p.getFileName().toString())
+                            && !Files.exists(p.resolve("snapshot.layers")))
                     .map(p -> new Template(p.getFileName().toString(), modified(p.resolve("rootfs"))))
                     .sorted(java.util.Comparator.comparing(Template::name))
                     .toList();

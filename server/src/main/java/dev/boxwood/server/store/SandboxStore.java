@@ -19,7 +19,8 @@ public final class SandboxStore {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final TypeReference<LinkedHashMap<String, String>> STRING_MAP = new TypeReference<>() {};
     private static final String COLUMNS = "id, team_id, template_id, state, cpu_count, memory_mb, disk_size_mb,"
-            + " access_token, metadata, allow_internet, auto_pause, started_at, end_at, ended_at, traffic_token";
+            + " access_token, metadata, allow_internet, auto_pause, started_at, end_at, ended_at, traffic_token,"
+            + " auto_resume, timeout_ms";
 
     private final Database db;
 
@@ -30,7 +31,7 @@ public final class SandboxStore {
     public void insert(SandboxRow row) {
         db.with(c -> {
             try (PreparedStatement ins = c.prepareStatement("INSERT INTO sandboxes (" + COLUMNS
-                    + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                    + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
                 ins.setString(1, row.id());
                 ins.setString(2, row.teamId());
                 ins.setString(3, row.templateId());
@@ -48,6 +49,8 @@ public final class SandboxStore {
                 if (row.endedAt() == null) ins.setNull(14, Types.INTEGER);
                 else ins.setLong(14, row.endedAt().toEpochMilli());
                 ins.setString(15, row.trafficToken());
+                ins.setInt(16, row.autoResume() ? 1 : 0);
+                ins.setLong(17, row.timeout().toMillis());
                 return ins.executeUpdate();
             }
         });
@@ -98,11 +101,37 @@ public final class SandboxStore {
         });
     }
 
-    /** Records that a running sandbox ended; returns false if it had already ended. */
+    /** Pause/resume: the new state and end (timeout, or retention while paused) of a live sandbox. */
+    public boolean updateState(String id, SandboxRow.Status status, Instant endAt) {
+        return db.with(c -> {
+            try (PreparedStatement up = c.prepareStatement("UPDATE sandboxes SET state = ?, end_at = ?"
+                    + " WHERE id = ? AND state IN ('running', 'paused')")) {
+                up.setString(1, status.db());
+                up.setLong(2, endAt.toEpochMilli());
+                up.setString(3, id);
+                return up.executeUpdate() == 1;
+            }
+        });
+    }
+
+    /** Auto-pause and auto-resume of a live sandbox (E2B's {@code lifecycle}). */
+    public void updateLifecycle(String id, boolean autoPause, boolean autoResume) {
+        db.with(c -> {
+            try (PreparedStatement up = c.prepareStatement(
+                    "UPDATE sandboxes SET auto_pause = ?, auto_resume = ? WHERE id = ?")) {
+                up.setInt(1, autoPause ? 1 : 0);
+                up.setInt(2, autoResume ? 1 : 0);
+                up.setString(3, id);
+                return up.executeUpdate();
+            }
+        });
+    }
+
+    /** Records that a running or paused sandbox ended; returns false if it had already ended. */
     public boolean markEnded(String id, SandboxRow.Status status, Instant when) {
         return db.with(c -> {
-            try (PreparedStatement up = c.prepareStatement(
-                    "UPDATE sandboxes SET state = ?, ended_at = ? WHERE id = ? AND state = 'running'")) {
+            try (PreparedStatement up = c.prepareStatement("UPDATE sandboxes SET state = ?, ended_at = ?"
+                    + " WHERE id = ? AND state IN ('running', 'paused')")) {
                 up.setString(1, status.db());
                 up.setLong(2, when.toEpochMilli());
                 up.setString(3, id);
@@ -121,9 +150,9 @@ public final class SandboxStore {
         });
     }
 
-    /** Every sandbox the database believes is running, across teams (for recovery after a restart). */
+    /** Every sandbox the database believes is running or paused, across teams (for recovery after a restart). */
     public List<SandboxRow> running() {
-        return query("SELECT " + COLUMNS + " FROM sandboxes WHERE state = 'running' ORDER BY started_at", null);
+        return query("SELECT " + COLUMNS + " FROM sandboxes WHERE state IN ('running', 'paused') ORDER BY started_at", null);
     }
 
     /** A team's running sandboxes, newest first. */
@@ -194,7 +223,14 @@ public final class SandboxStore {
         return new SandboxRow(rs.getString(1), rs.getString(2), rs.getString(3), SandboxRow.Status.of(rs.getString(4)),
                 rs.getInt(5), rs.getInt(6), rs.getInt(7), rs.getString(8), fromJson(rs.getString(9)), allowInternet,
                 rs.getInt(11) != 0, Instant.ofEpochMilli(rs.getLong(12)), Instant.ofEpochMilli(rs.getLong(13)), endedAt,
-                rs.getString(15));
+                rs.getString(15), rs.getInt(16) != 0, timeout(rs));
+    }
+
+    /** Rows from before V4 have no timeout: their first one was the distance from start to end. */
+    private static java.time.Duration timeout(ResultSet rs) throws SQLException {
+        long ms = rs.getLong(17);
+        if (rs.wasNull()) return java.time.Duration.ofMillis(Math.max(0, rs.getLong(13) - rs.getLong(12)));
+        return java.time.Duration.ofMillis(ms);
     }
 
     private static String toJson(Map<String, String> map) {

@@ -93,7 +93,8 @@ final class RealServer {
     private static void deleteTree(Path root) {
         try (Stream<Path> paths = Files.walk(root)) {
             for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-        } catch (IOException e) {
+        } catch (IOException | UncheckedIOException e) {
+            // e.g. a background agent-cache training sandbox still setting up its files
             System.err.println("could not remove " + root + ": " + e.getMessage());
         }
     }
@@ -134,6 +135,16 @@ final class RealServer {
         @Override
         public ResourceUsage usage(String sandboxId) {
             return crun.usage(sandboxId);
+        }
+
+        @Override
+        public void pause(String sandboxId) {
+            crun.pause(sandboxId);
+        }
+
+        @Override
+        public void resume(String sandboxId) {
+            crun.resume(sandboxId);
         }
     }
 }

@@ -1,0 +1,219 @@
+package dev.boxwood.server.real;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.boxwood.server.BoxwoodServer;
+import dev.boxwood.server.store.SandboxRow;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/** Pause, resume, connect, auto-pause and auto-resume of real crun sandboxes (cgroup freezer) through the API. */
+@Tag("sandbox")
+class PauseResumeTest {
+    static final String COUNTER = "i=0; while true; do i=$((i+1)); echo $i > /tmp/counter; sleep 0.1; done";
+    RealServer real;
+
+    @BeforeEach
+    void setUp() {
+        RealServer.assumeSandboxesWork();
+        real = new RealServer();
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (real != null) real.cleanUp();
+    }
+
+    static JsonNode json(HttpResponse<String> r, int status) throws Exception {
+        return RealSandboxTest.json(r, status);
+    }
+
+    String create(BoxwoodServer server, String key, String body) throws Exception {
+        return json(real.call(server, "POST", "/v2/sandboxes", key, body), 201).get("sandboxID").asText();
+    }
+
+    HttpResponse<String> agent(BoxwoodServer server, String id, String method, String path, String token, String body) {
+        return real.call(server, method, path, null, body, "E2b-Sandbox-Id", id, "E2b-Sandbox-Port", "49983",
+                "X-Access-Token", token, "Content-Type", "application/octet-stream");
+    }
+
+    /** Starts the counter loop in the background and returns its pid inside the sandbox. */
+    String startCounter(String id) {
+        var r = real.runtime.crun.exec(id, List.of("sh", "-c", "nohup sh -c '" + COUNTER + "' >/dev/null 2>&1 & echo $!"));
+        assertThat(r.ok()).as(r.output()).isTrue();
+        return r.output().strip();
+    }
+
+    long counter(String id) throws Exception {
+        Path file = real.dataDir.resolve("sandboxes").resolve(id).resolve("disk/upper/tmp/counter");
+        for (int i = 0; i < 50; i++) {
+            String text = Files.exists(file) ? Files.readString(file).strip() : "";
+            if (!text.isEmpty()) return Long.parseLong(text);
+            Thread.sleep(100);
+        }
+        throw new AssertionError("no counter in " + id);
+    }
+
+    String state(BoxwoodServer server, String key, String id) throws Exception {
+        return json(real.call(server, "GET", "/sandboxes/" + id, key, null), 200).get("state").asText();
+    }
+
+    @Test
+    void pauseFreezesResumeThawsAndFilesAndProcessesSurvive() throws Exception {
+        try (BoxwoodServer server = real.start(null)) {
+            String key = server.teams().createKey(server.teams().ensureTeam("pause"));
+            String id = create(server, key, "{\"templateID\":\"base\",\"timeout\":120,\"metadata\":{\"k\":\"v\"}}");
+            String token = json(real.call(server, "GET", "/sandboxes/" + id, key, null), 200).get("envdAccessToken").asText();
+            byte[] payload = new byte[200_000];
+            new java.util.Random(7).nextBytes(payload);
+            String content = java.util.Base64.getEncoder().encodeToString(payload);
+            assertThat(agent(server, id, "POST", "/files?path=/home/user/kept.txt", token, content).statusCode()).isEqualTo(200);
+            String pid = startCounter(id);
+
+            json(real.call(server, "POST", "/sandboxes/" + id + "/pause", key, "{}"), 204);
+            assertThat(real.call(server, "POST", "/sandboxes/" + id + "/pause", key, null).statusCode()).isEqualTo(409);
+            assertThat(state(server, key, id)).isEqualTo("paused");
+            JsonNode paused = json(real.call(server, "GET", "/v2/sandboxes?state=paused", key, null), 200);
+            assertThat(paused).extracting(n -> n.get("sandboxID").asText()).containsExactly(id);
+            assertThat(paused.get(0).get("state").asText()).isEqualTo("paused");
+            assertThat(json(real.call(server, "GET", "/v2/sandboxes?state=running", key, null), 200)).isEmpty();
+            // Frozen: the loop does not advance, and the router does not hand traffic to a frozen agent.
+            long frozenAt = counter(id);
+            Thread.sleep(600);
+            assertThat(counter(id)).isEqualTo(frozenAt);
+            HttpResponse<String> routed = agent(server, id, "GET", "/health", token, null);
+            assertThat(routed.statusCode()).isEqualTo(502);
+            // The timeout clock stopped: the paused sandbox is kept for the retention, not its 120 s timeout.
+            JsonNode detail = json(real.call(server, "GET", "/sandboxes/" + id, key, null), 200);
+            assertThat(Instant.parse(detail.get("endAt").asText())).isAfter(Instant.now().plusSeconds(3600));
+            assertThat(real.call(server, "POST", "/sandboxes/" + id + "/timeout", key, "{\"timeout\":30}").statusCode())
+                    .isEqualTo(409);
+
+            // connect resumes a paused sandbox (201) and only extends a running one (200).
+            json(real.call(server, "POST", "/v2/sandboxes/" + id + "/connect", key, "{\"timeout\":60}"), 201);
+            json(real.call(server, "POST", "/v2/sandboxes/" + id + "/connect", key, "{\"timeout\":60}"), 200);
+            assertThat(state(server, key, id)).isEqualTo("running");
+            HttpResponse<String> read = agent(server, id, "GET", "/files?path=/home/user/kept.txt", token, null);
+            assertThat(read.statusCode()).isEqualTo(200);
+            assertThat(read.body()).isEqualTo(content);
+            long before = counter(id);
+            Thread.sleep(600);
+            assertThat(counter(id)).isGreaterThan(before);
+            assertThat(real.runtime.crun.exec(id, List.of("kill", "-0", pid)).ok()).isTrue();
+
+            // Ten cycles through the v1 resume endpoint; resuming a running sandbox is a conflict.
+            assertThat(real.call(server, "POST", "/sandboxes/" + id + "/resume", key, "{}").statusCode()).isEqualTo(409);
+            for (int i = 0; i < 10; i++) {
+                json(real.call(server, "POST", "/sandboxes/" + id + "/pause", key, null), 204);
+                JsonNode resumed = json(real.call(server, "POST", "/sandboxes/" + id + "/resume", key, "{\"timeout\":60}"), 201);
+                assertThat(resumed.get("sandboxID").asText()).isEqualTo(id);
+            }
+            assertThat(agent(server, id, "GET", "/files?path=/home/user/kept.txt", token, null).body()).isEqualTo(content);
+            before = counter(id);
+            Thread.sleep(600);
+            assertThat(counter(id)).isGreaterThan(before);
+
+            // Killing a paused sandbox removes everything.
+            json(real.call(server, "POST", "/sandboxes/" + id + "/pause", key, null), 204);
+            json(real.call(server, "DELETE", "/sandboxes/" + id, key, null), 204);
+            assertThat(server.store().find(id).orElseThrow().status()).isEqualTo(SandboxRow.Status.KILLED);
+            assertThat(real.runtime.crun.leftovers()).doesNotContain(id);
+            assertThat(real.dataDir.resolve("sandboxes").resolve(id)).doesNotExist();
+            assertThat(Path.of("/sys/fs/cgroup/freezer/boxwood", id)).doesNotExist();
+
+            // Bad input: a dead or unknown sandbox cannot be paused or resumed.
+            assertThat(real.call(server, "POST", "/sandboxes/" + id + "/pause", key, null).statusCode()).isEqualTo(404);
+            assertThat(real.call(server, "POST", "/sandboxes/" + id + "/resume", key, null).statusCode()).isEqualTo(404);
+            assertThat(real.call(server, "POST", "/sandboxes/nosuchsandbox/resume", key, null).statusCode()).isEqualTo(404);
+            assertThat(real.call(server, "POST", "/v2/sandboxes/nosuchsandbox/connect", key, "{}").statusCode()).isEqualTo(404);
+        }
+    }
+
+    @Test
+    void pausedSandboxStaysPausedAcrossARestartAndResumes() throws Exception {
+        String key;
+        String id;
+        String token;
+        long frozenAt;
+        try (BoxwoodServer first = real.start(null)) {
+            key = first.teams().createKey(first.teams().ensureTeam("restart"));
+            id = create(first, key, "{\"templateID\":\"base\"}");
+            token = json(real.call(first, "GET", "/sandboxes/" + id, key, null), 200).get("envdAccessToken").asText();
+            assertThat(agent(first, id, "POST", "/files?path=/home/user/a.txt", token, "across restarts").statusCode())
+                    .isEqualTo(200);
+            startCounter(id);
+            counter(id);
+            json(real.call(first, "POST", "/sandboxes/" + id + "/pause", key, null), 204);
+            frozenAt = counter(id);
+        }
+        try (BoxwoodServer second = real.start(null)) {
+            assertThat(state(second, key, id)).isEqualTo("paused");
+            Thread.sleep(300);
+            assertThat(counter(id)).isEqualTo(frozenAt);
+            json(real.call(second, "POST", "/v2/sandboxes/" + id + "/connect", key, "{}"), 201);
+            assertThat(agent(second, id, "GET", "/files?path=/home/user/a.txt", token, null).body()).isEqualTo("across restarts");
+            Thread.sleep(600);
+            assertThat(counter(id)).isGreaterThan(frozenAt);
+        }
+    }
+
+    @Test
+    void autoPauseAtTimeoutThenTrafficResumes() throws Exception {
+        try (BoxwoodServer server = real.start(null)) {
+            String key = server.teams().createKey(server.teams().ensureTeam("auto"));
+            String id = create(server, key, "{\"templateID\":\"base\",\"timeout\":2,\"autoPause\":true,"
+                    + "\"autoResume\":{\"enabled\":true}}");
+            String token = json(real.call(server, "GET", "/sandboxes/" + id, key, null), 200).get("envdAccessToken").asText();
+            JsonNode lifecycle = json(real.call(server, "GET", "/sandboxes/" + id, key, null), 200).get("lifecycle");
+            assertThat(lifecycle.get("onTimeout").asText()).isEqualTo("pause");
+            assertThat(lifecycle.get("autoResume").asBoolean()).isTrue();
+            assertThat(agent(server, id, "POST", "/files?path=/home/user/b.txt", token, "auto").statusCode()).isEqualTo(200);
+            Instant deadline = Instant.now().plusSeconds(60);
+            while (!state(server, key, id).equals("paused") && Instant.now().isBefore(deadline)) Thread.sleep(200);
+            assertThat(state(server, key, id)).isEqualTo("paused");
+
+            // A request through the router resumes it transparently.
+            HttpResponse<String> read = agent(server, id, "GET", "/files?path=/home/user/b.txt", token, null);
+            assertThat(read.statusCode()).as(read.body()).isEqualTo(200);
+            assertThat(read.body()).isEqualTo("auto");
+            assertThat(state(server, key, id)).isEqualTo("running");
+
+            // A sandbox created without auto-resume stays paused to traffic; the lifecycle shape works on create.
+            String other = create(server, key, "{\"templateID\":\"base\",\"timeout\":2,\"lifecycle\":{\"onTimeout\":\"pause\"}}");
+            deadline = Instant.now().plusSeconds(60);
+            while (!state(server, key, other).equals("paused") && Instant.now().isBefore(deadline)) Thread.sleep(200);
+            assertThat(state(server, key, other)).isEqualTo("paused");
+            String otherToken = json(real.call(server, "GET", "/sandboxes/" + other, key, null), 200)
+                    .get("envdAccessToken").asText();
+            assertThat(agent(server, other, "GET", "/health", otherToken, null).statusCode()).isEqualTo(502);
+            assertThat(state(server, key, other)).isEqualTo("paused");
+        }
+    }
+
+    @Test
+    void pausedSandboxIsRemovedAfterTheRetention() throws Exception {
+        var config = dev.boxwood.server.Config.builder().dataDir(real.dataDir).port(0)
+                .metricsInterval(java.time.Duration.ofSeconds(1)).defaults(1, 256, 512)
+                .pausedRetention(java.time.Duration.ofSeconds(2)).build();
+        try (BoxwoodServer server = new BoxwoodServer(config, real.runtime).start()) {
+            String key = server.teams().createKey(server.teams().ensureTeam("retention"));
+            String id = create(server, key, "{\"templateID\":\"base\",\"timeout\":300}");
+            json(real.call(server, "POST", "/sandboxes/" + id + "/pause", key, null), 204);
+            Instant deadline = Instant.now().plusSeconds(60);
+            while (server.store().find(id).orElseThrow().status() == SandboxRow.Status.PAUSED
+                    && Instant.now().isBefore(deadline)) {
+                Thread.sleep(200);
+            }
+            assertThat(server.store().find(id).orElseThrow().status()).isEqualTo(SandboxRow.Status.EXPIRED);
+            assertThat(real.runtime.crun.leftovers()).doesNotContain(id);
+        }
+    }
+}
