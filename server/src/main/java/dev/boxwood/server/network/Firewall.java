@@ -3,7 +3,6 @@ package dev.boxwood.server.network;
 import dev.boxwood.server.runtime.HostCommand;
 import java.net.Inet4Address;
 import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.util.List;
 
 /**
@@ -35,25 +34,7 @@ public final class Firewall {
 
     /** Whether a sandbox could reach this address at all: IPv4 outside {@link #BLOCKED_4}. */
     public static boolean reachableFromSandboxes(InetAddress address) {
-        if (!(address instanceof Inet4Address)) {
-            return false; // sandboxes have no IPv6
-        }
-        int ip = java.nio.ByteBuffer.wrap(address.getAddress()).getInt();
-        for (String cidr : BLOCKED_4) {
-            String[] parts = cidr.split("/");
-            int prefix = Integer.parseInt(parts[1]);
-            int net;
-            try {
-                net = java.nio.ByteBuffer.wrap(InetAddress.getByName(parts[0]).getAddress()).getInt();
-            } catch (UnknownHostException e) {
-                throw new IllegalStateException(e); // literal addresses never need a lookup
-            }
-            int mask = prefix == 0 ? 0 : -1 << (32 - prefix);
-            if ((ip & mask) == (net & mask)) {
-                return false;
-            }
-        }
-        return true;
+        return address instanceof Inet4Address && !AlwaysBlocked.contains(address); // sandboxes have no IPv6
     }
 
     private final String sandboxCidr;

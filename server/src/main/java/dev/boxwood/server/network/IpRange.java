@@ -24,14 +24,13 @@ public record IpRange(byte[] network, int prefix) {
         int slash = s.indexOf('/');
         String address = slash < 0 ? s : s.substring(0, slash);
         boolean v4 = V4.matcher(address).matches();
-        // Only literal addresses: InetAddress.getByName must never look a name up here.
         if (!v4 && !(address.contains(":") && V6.matcher(address).matches())) {
             throw new IllegalArgumentException("'" + text + "' is not an IP address or CIDR");
         }
         byte[] bytes;
         try {
-            bytes = InetAddress.getByName(address).getAddress();
-        } catch (UnknownHostException e) {
+            bytes = InetAddress.ofLiteral(address).getAddress(); // never a name lookup
+        } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("'" + text + "' is not an IP address or CIDR");
         }
         if (v4 && bytes.length != 4 || !v4 && bytes.length != 16) {

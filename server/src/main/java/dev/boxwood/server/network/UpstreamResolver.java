@@ -46,8 +46,12 @@ public final class UpstreamResolver {
         try {
             for (String line : Files.readAllLines(file)) {
                 String[] words = line.strip().split("\\s+");
-                if (words.length >= 2 && words[0].equals("nameserver") && IpRange.looksNumeric(words[1])) {
-                    servers.add(new InetSocketAddress(InetAddress.getByName(words[1]), 53));
+                if (words.length >= 2 && words[0].equals("nameserver")) {
+                    try {
+                        servers.add(new InetSocketAddress(InetAddress.ofLiteral(words[1]), 53));
+                    } catch (IllegalArgumentException e) {
+                        // not an address (e.g. a scoped IPv6 one): skip it
+                    }
                 }
             }
         } catch (IOException e) {

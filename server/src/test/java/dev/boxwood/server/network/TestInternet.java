@@ -1,0 +1,107 @@
+package dev.boxwood.server.network;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.boxwood.server.runtime.HostCommand;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+
+/**
+ * The egress tests' "internet": a network namespace made here, holding documentation-range addresses (never routed
+ * on the real internet) with HTTP/TLS listeners that log each connection and a DNS server for the test names. Host
+ * routes send exactly those /32s to it; nothing is ever sent to an address outside this machine.
+ */
+final class TestInternet implements AutoCloseable {
+    static final String A = "203.0.113.10";
+    static final String B = "203.0.113.11";
+    static final String C = "198.51.100.10";
+    static final String DNS = "198.51.100.53";
+    static final String PRIVATE = "10.251.252.2";
+    static final List<String> ROUTED = List.of(A, B, C, DNS);
+    private static final String NETNS = "bwtest-egress";
+    private static final String HOST_IF = "bwte0";
+
+    /** Connects from inside a sandbox; prints "REPLY <status line> <body>" or "FAIL <error>". */
+    static final String PROBE = """
+            import socket, ssl, sys
+            mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+            name = sys.argv[4] if len(sys.argv) > 4 else ''
+            try:
+                s = socket.create_connection((host, port), timeout=3)
+                if mode == 'http':
+                    s.sendall(('GET / HTTP/1.1\\r\\nHost: %s\\r\\nConnection: close\\r\\n\\r\\n' % (name or host)).encode())
+                    data = b''
+                    while True:
+                        chunk = s.recv(4096)
+                        if not chunk: break
+                        data += chunk
+                    text = data.decode(errors='replace')
+                    print('REPLY', text.split('\\r\\n')[0], text.split('\\r\\n\\r\\n', 1)[-1].strip())
+                else:
+                    ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+                    try:
+                        ctx.wrap_socket(s, server_hostname=name or None)
+                    except Exception as e:
+                        print('REPLY tls', type(e).__name__)
+            except Exception as e:
+                print('FAIL', type(e).__name__, e)
+            """;
+
+    private final ConcurrentLinkedQueue<String> log = new ConcurrentLinkedQueue<>();
+    private Process upstream;
+
+    TestInternet() throws Exception {
+        close(); // whatever an interrupted earlier run left
+        StringBuilder inside = new StringBuilder("link set lo up\nlink set eth0 up\naddr add " + PRIVATE + "/24 dev eth0\n");
+        StringBuilder routes = new StringBuilder();
+        for (String a : ROUTED) {
+            inside.append("addr add ").append(a).append("/32 dev eth0\n");
+            routes.append("route add ").append(a).append("/32 via ").append(PRIVATE).append('\n');
+        }
+        HostCommand.check(List.of("ip", "-batch", "-"), "netns add " + NETNS + "\nlink add " + HOST_IF
+                + " type veth peer name eth0 netns " + NETNS + "\naddr add 10.251.252.1/24 dev " + HOST_IF
+                + "\nlink set " + HOST_IF + " up\n");
+        HostCommand.check(List.of("ip", "-n", NETNS, "-batch", "-"), inside + "route add default via 10.251.252.1\n");
+        HostCommand.check(List.of("ip", "-batch", "-"), routes.toString());
+        // Every test address must be routed to the test namespace before anything is sent to it.
+        for (String a : ROUTED) {
+            assertThat(HostCommand.check(List.of("ip", "route", "get", a))).contains("dev " + HOST_IF);
+        }
+        Path script = Path.of(TestInternet.class.getResource("/egress/upstream.py").toURI());
+        upstream = new ProcessBuilder("ip", "netns", "exec", NETNS, "python3", "-u", script.toString(), DNS,
+                "allowed.test=" + A, "other.test=" + B, "x.wild.test=" + C, "a.b.wild.test=" + C, "wild.test=" + B,
+                "private.test=" + PRIVATE).redirectErrorStream(true).start();
+        BufferedReader lines = new BufferedReader(new InputStreamReader(upstream.getInputStream(), StandardCharsets.UTF_8));
+        assertThat(lines.readLine()).isEqualTo("ready");
+        Thread.ofVirtual().start(() -> lines.lines().forEach(log::add));
+    }
+
+    static List<InetSocketAddress> resolvers() {
+        return List.of(new InetSocketAddress(DNS, 53));
+    }
+
+    /** Connections the upstream logged so far to address:port. */
+    long conns(String address, int port) {
+        return log.stream().filter(l -> l.startsWith("conn " + address + " " + port + " ")).count();
+    }
+
+    /** The upstream logs asynchronously: wait (bounded) for the connection a successful probe made. */
+    void awaitConn(String address, int port, long before) throws InterruptedException {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (conns(address, port) <= before && System.nanoTime() < deadline) Thread.sleep(20);
+        assertThat(conns(address, port)).as("connections to %s:%d", address, port).isGreaterThan(before);
+    }
+
+    @Override
+    public void close() {
+        if (upstream != null) upstream.destroyForcibly();
+        for (String a : ROUTED) HostCommand.run(List.of("ip", "route", "del", a + "/32"));
+        HostCommand.run(List.of("ip", "link", "del", HOST_IF));
+        HostCommand.run(List.of("ip", "netns", "del", NETNS));
+    }
+}
