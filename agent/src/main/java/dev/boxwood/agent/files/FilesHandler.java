@@ -226,6 +226,9 @@ public final class FilesHandler implements AgentHandler.Route {
             Metadata.replace(target, metadata);
         } catch (FileSystemException e) {
             if (isNoSpace(e)) throw new FileRequestError(507, "not enough disk space to write '" + target + "'");
+            if (e.getReason() != null && e.getReason().contains("File name too long")) {
+                throw new FileRequestError(400, "path '" + target + "' has a name longer than the filesystem allows");
+            }
             if (e instanceof java.nio.file.AccessDeniedException) {
                 throw new FileRequestError(403, "permission denied: '" + target + "'");
             }

@@ -30,6 +30,10 @@ public final class Failures {
                 if (reason.contains("No space left")) {
                     yield ConnectError.resourceExhausted("no space left on device");
                 }
+                if (reason.contains("File name too long")) {
+                    // ENAMETOOLONG: the client's path is at fault, not the agent (found by AgentInputFuzzTest).
+                    yield ConnectError.invalidArgument("path '" + path + "' has a name longer than the filesystem allows");
+                }
                 if (reason.contains("Not a directory")) {
                     yield ConnectError.invalidArgument("a component of '" + path + "' is not a directory");
                 }
