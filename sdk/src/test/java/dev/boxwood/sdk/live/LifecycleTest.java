@@ -46,8 +46,10 @@ class LifecycleTest {
             assertThat(info.templateId()).isEqualTo("base");
             assertThat(info.cpuCount()).isEqualTo(1);
             assertThat(info.memoryMB()).isEqualTo(512);
-            // Boxwood does not pause sandboxes; the server's reason reaches the caller.
-            assertThatThrownBy(sandbox::pause).isInstanceOf(SandboxException.class).hasMessageContaining("not supported");
+            // Pause freezes it (a second pause reports it was paused already); the connect below resumes it.
+            assertThat(sandbox.pause()).isTrue();
+            assertThat(sandbox.pause()).isFalse();
+            assertThat(sandbox.getInfo().state()).isEqualTo(SandboxState.PAUSED);
 
             // The metadata filter survives the triple encoding, special characters included.
             List<SandboxInfo> found = Sandbox.list(SandboxQuery.builder().metadata("testId", testId).build(), config).all();

@@ -113,7 +113,7 @@ class ApiBadInputTest {
     @Test
     void optionsThisServerCannotHonourAreRefusedNotIgnored() throws Exception {
         for (String extra : java.util.List.of("\"allow_internet_access\":false", "\"mcp\":{\"x\":{}}",
-                "\"volumeMounts\":[{\"name\":\"v\",\"path\":\"/data\"}]", "\"autoResume\":{\"enabled\":true}",
+                "\"volumeMounts\":[{\"name\":\"v\",\"path\":\"/data\"}]",
                 "\"network\":{\"denyOut\":[\"0.0.0.0/0\"]}", "\"network\":{\"egressProxy\":{\"address\":\"p:1\"}}",
                 "\"iam\":{\"tokens\":{\"t\":{}}}")) {
             JsonNode body = error(s.call("POST", "/v2/sandboxes", key, "{\"templateID\":\"base\"," + extra + "}"), 400);
