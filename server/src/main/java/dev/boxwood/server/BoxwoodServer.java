@@ -4,6 +4,8 @@ import dev.boxwood.server.api.ApiHandler;
 import dev.boxwood.server.api.JsonErrorHandler;
 import dev.boxwood.server.router.SandboxProxy;
 import dev.boxwood.server.router.SandboxRouter;
+import dev.boxwood.server.tls.ServerCertificate;
+import dev.boxwood.server.tls.TlsConnector;
 import dev.boxwood.server.pool.InterpreterReadiness;
 import dev.boxwood.server.pool.WarmPools;
 import dev.boxwood.server.runtime.SandboxRuntime;
@@ -44,9 +46,13 @@ public final class BoxwoodServer implements AutoCloseable {
     private final Server jetty;
     private final ServerConnector connector;
     private final FileChannel dataDirLock;
+    private final ServerCertificate certificate;
 
     public BoxwoodServer(Config config, SandboxRuntime runtime) {
         this.config = config;
+        // First, so a bad certificate fails the start before anything is opened.
+        this.certificate = config.ingress().tls() ? TlsConnector.certificate(config.ingress().certFile(),
+                config.ingress().keyFile(), config.domain(), config.dataDir().resolve("tls")) : null;
         this.dataDirLock = lockDataDir(config.dataDir());
         try {
             this.database = new Database(config.databaseFile());
@@ -74,14 +80,15 @@ public final class BoxwoodServer implements AutoCloseable {
         HttpConfiguration http = new HttpConfiguration();
         http.setSendServerVersion(false);
         http.setSendDateHeader(true);
-        connector = new ServerConnector(jetty, new HttpConnectionFactory(http));
+        connector = certificate != null ? TlsConnector.create(jetty, http, certificate)
+                : new ServerConnector(jetty, new HttpConnectionFactory(http));
         connector.setHost(config.bind());
         connector.setPort(config.port());
         // Longer than the agent's 50 s keepalive interval, so quiet streams survive (E2B's envd uses 640 s).
         connector.setIdleTimeout(640_000);
         jetty.addConnector(connector);
         SandboxRouter router = new SandboxRouter(config.domain(), sandboxes::allLive);
-        jetty.setHandler(new Handler.Sequence(new SandboxProxy(router, sandboxes),
+        jetty.setHandler(new Handler.Sequence(new SandboxProxy(router, sandboxes, config.ingress().maxProxiedPerSandbox()),
                 new ApiHandler(config, teams, sandboxes, store, templates, snapshots)));
         jetty.setErrorHandler(new JsonErrorHandler());
         jetty.setStopTimeout(5_000);
@@ -105,7 +112,12 @@ public final class BoxwoodServer implements AutoCloseable {
     /** Base URL clients use, e.g. {@code http://127.0.0.1:3000}. */
     public URI uri() {
         String host = config.bind().contains(":") ? "[" + config.bind() + "]" : config.bind();
-        return URI.create("http://" + host + ":" + connector.getLocalPort());
+        return URI.create((certificate == null ? "http://" : "https://") + host + ":" + connector.getLocalPort());
+    }
+
+    /** The HTTPS certificate, or null when serving plain HTTP. */
+    public ServerCertificate certificate() {
+        return certificate;
     }
 
     public Config config() {
