@@ -69,9 +69,33 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--insecure-public", description = "Allow a non-loopback --bind although traffic is not encrypted")
     boolean insecurePublic;
 
+    @Option(names = "--tls", description = "Serve HTTPS: with --tls-cert/--tls-key, or else with a wildcard certificate"
+            + " for *.{domain} and {domain} that a local CA under <data-dir>/tls signs (needs --domain)")
+    boolean tls;
+
+    @Option(names = "--tls-cert", description = "PEM certificate chain, leaf first, for --tls")
+    Path tlsCert;
+
+    @Option(names = "--tls-key", description = "Unencrypted PKCS#8 PEM private key of --tls-cert")
+    Path tlsKey;
+
+    @Option(names = "--max-connections-per-sandbox", defaultValue = "1024",
+            description = "Live connections per sandbox and direction, beyond which new ones are refused; 0 = no cap"
+                    + " (default: ${DEFAULT-VALUE})")
+    int maxConnectionsPerSandbox;
+
+    @Option(names = "--bandwidth-mbit-per-sandbox", defaultValue = "100",
+            description = "Megabits per second per sandbox and direction; 0 = no cap (default: ${DEFAULT-VALUE})")
+    int bandwidthMbitPerSandbox;
+
+    @Option(names = "--max-proxied-per-sandbox", defaultValue = "512",
+            description = "Proxied requests and WebSockets in flight to one sandbox, beyond which the router answers"
+                    + " 429 (default: ${DEFAULT-VALUE})")
+    int maxProxiedPerSandbox;
+
     @Override
     public Integer call() throws Exception {
-        if (!isLoopback(bind) && !insecurePublic) {
+        if (!isLoopback(bind) && !insecurePublic && !tls) {
             System.err.println("boxwood serve: refusing to listen on " + bind + " without TLS; bind a loopback address"
                     + " or pass --insecure-public to accept that API keys travel in clear text");
             return 2;
@@ -94,6 +118,16 @@ final class ServeCommand implements Callable<Integer> {
             System.err.println("boxwood serve: --rate-limit must be 0 or more and --rate-limit-burst at least 1");
             return 2;
         }
+        String tlsProblem = tlsProblem();
+        if (tlsProblem != null) {
+            System.err.println("boxwood serve: " + tlsProblem);
+            return 2;
+        }
+        if (maxConnectionsPerSandbox < 0 || bandwidthMbitPerSandbox < 0 || maxProxiedPerSandbox < 1) {
+            System.err.println("boxwood serve: per-sandbox connection and bandwidth caps must be 0 (none) or more, and"
+                    + " --max-proxied-per-sandbox at least 1");
+            return 2;
+        }
         dataDir = dataDir.toAbsolutePath();
         System.setProperty("boxwood.dataDir", dataDir.toString());
         Files.createDirectories(dataDir);
@@ -107,9 +141,13 @@ final class ServeCommand implements Callable<Integer> {
                 .maxLifetime(Duration.ofHours(maxLifetimeHours)).maximums(cpus, maxMemoryMB, maxDiskMB)
                 .rateLimit(rateLimit, rateLimitBurst)
                 .pools(dev.boxwood.server.pool.PoolSizes.parse(pool))
+                .ingress(new dev.boxwood.server.router.IngressConfig(tls, abs(tlsCert), abs(tlsKey), maxProxiedPerSandbox))
                 .defaults(Math.min(defaults.defaultCpuCount(), cpus), Math.min(defaults.defaultMemoryMB(), maxMemoryMB),
                         Math.min(defaults.defaultDiskMB(), maxDiskMB))
                 .build();
+        // Before the runtime starts: it re-applies these to the sandboxes it takes back.
+        dev.boxwood.server.network.TrafficLimits.configure(
+                new dev.boxwood.server.network.TrafficLimits.Settings(maxConnectionsPerSandbox, bandwidthMbitPerSandbox));
 
         if (!new Templates(config.templatesDir()).exists("base")) {
             System.err.println("boxwood serve: the base template is missing; building it (this takes a few minutes)");
@@ -136,15 +174,37 @@ final class ServeCommand implements Callable<Integer> {
             server.close();
         }, "boxwood-shutdown"));
 
-        String url = "http://" + advertisedHost(bind) + ":" + server.uri().getPort();
+        String url = server.uri().getScheme() + "://" + advertisedHost(bind) + ":" + server.uri().getPort();
         System.out.println("E2B_API_KEY=" + key);
         System.out.println("E2B_API_URL=" + url);
         System.out.println("E2B_SANDBOX_URL=" + url);
         System.out.println("E2B_DOMAIN=" + (domain == null ? "localhost" : domain));
+        if (server.certificate() != null && server.certificate().caFile() != null) {
+            // getHost() URLs are https://{port}-{id}.{domain}; Node trusts the local CA through this variable.
+            System.out.println("NODE_EXTRA_CA_CERTS=" + server.certificate().caFile());
+        }
         System.out.println("Boxwood is ready");
         System.out.flush();
         Thread.currentThread().join();
         return 0;
+    }
+
+    /** Why the TLS flags cannot work, or null. */
+    private String tlsProblem() {
+        if ((tlsCert == null) != (tlsKey == null)) return "--tls-cert and --tls-key go together";
+        if (tlsCert != null && !tls) return "--tls-cert and --tls-key need --tls";
+        if (tls && tlsCert == null && domain == null) {
+            return "--tls without --tls-cert generates a wildcard certificate for --domain; pass --domain"
+                    + " (e.g. boxwood.localhost)";
+        }
+        for (Path p : new Path[] {tlsCert, tlsKey}) {
+            if (p != null && !Files.isReadable(p)) return "cannot read " + p;
+        }
+        return null;
+    }
+
+    private static Path abs(Path p) {
+        return p == null ? null : p.toAbsolutePath();
     }
 
     /** The default team's key from the file written on first start, or a new one if there is none or it was revoked. */

@@ -60,8 +60,8 @@ class IngressTest {
             String closed = privateBox.get("sandboxID").asText();
             String traffic = privateBox.get("trafficAccessToken").asText();
             assertThat(traffic).isNotBlank();
-            serve(real, server, key, open, null);
-            serve(real, server, key, closed, traffic);
+            serve(real, server, open, null);
+            serve(real, server, closed, traffic);
 
             // By Host, over a raw connection (the way a browser reaches {port}-{id}.{domain}).
             String byHost = raw(server, "GET /some/path?q=1 HTTP/1.1\r\nHost: " + PORT + "-" + open + "." + DOMAIN
@@ -148,28 +148,28 @@ class IngressTest {
         return JSON.readTree(r.body()).get("sandboxID").asText();
     }
 
-    /** Uploads the test server through the agent's port, starts it in the sandbox and waits until it answers. */
-    static void serve(RealServer real, BoxwoodServer server, String key, String id, String traffic) throws Exception {
-        String token = JSON.readTree(real.call(server, "GET", "/sandboxes/" + id, key, null).body())
-                .get("envdAccessToken").asText();
+    /** Starts the test server in the sandbox and waits until the router reaches it. */
+    static void serve(RealServer real, BoxwoodServer server, String id, String traffic) throws Exception {
+        serve(real, id, () -> traffic == null
+                ? real.call(server, "GET", "/ready", null, null, "E2b-Sandbox-Id", id, "E2b-Sandbox-Port", "" + PORT)
+                : real.call(server, "GET", "/ready", null, null, "E2b-Sandbox-Id", id, "E2b-Sandbox-Port", "" + PORT,
+                "E2B-Traffic-Access-Token", traffic));
+    }
+
+    /** Writes the test server into the sandbox, starts it on {@link #PORT} and waits until {@code probe} gets a 200. */
+    static void serve(RealServer real, String id, java.util.concurrent.Callable<HttpResponse<String>> probe)
+            throws Exception {
         byte[] script;
         try (InputStream in = IngressTest.class.getResourceAsStream("/ingress/server.py")) {
             script = in.readAllBytes();
         }
-        HttpResponse<String> written = real.http.send(HttpRequest.newBuilder(server.uri().resolve("/files?path=/tmp/server.py"))
-                .header("E2b-Sandbox-Id", id).header("E2b-Sandbox-Port", "49983").header("X-Access-Token", token)
-                .header("Content-Type", "application/octet-stream")
-                .POST(HttpRequest.BodyPublishers.ofByteArray(script)).build(), HttpResponse.BodyHandlers.ofString());
-        assertThat(written.statusCode()).as(written.body()).isEqualTo(200);
-        var started = real.runtime.crun.exec(id, List.of("/bin/bash", "-c",
-                "setsid python3 /tmp/server.py " + PORT + " >/tmp/server.log 2>&1 </dev/null &"));
+        var started = real.runtime.crun.exec(id, List.of("/bin/bash", "-c", "echo "
+                + java.util.Base64.getEncoder().encodeToString(script) + " | base64 -d > /tmp/server.py"
+                + " && setsid python3 /tmp/server.py " + PORT + " >/tmp/server.log 2>&1 </dev/null &"));
         assertThat(started.ok()).as(started.output()).isTrue();
         Instant deadline = Instant.now().plusSeconds(60);
         while (true) {
-            HttpResponse<String> r = traffic == null
-                    ? real.call(server, "GET", "/ready", null, null, "E2b-Sandbox-Id", id, "E2b-Sandbox-Port", "" + PORT)
-                    : real.call(server, "GET", "/ready", null, null, "E2b-Sandbox-Id", id, "E2b-Sandbox-Port", "" + PORT,
-                    "E2B-Traffic-Access-Token", traffic);
+            HttpResponse<String> r = probe.call();
             if (r.statusCode() == 200) return;
             assertThat(Instant.now()).as("server in " + id + " never answered: " + r.body()).isBefore(deadline);
             Thread.sleep(200);

@@ -56,8 +56,8 @@ class TrafficLimitsTest {
             String key = server.teams().createKey(server.teams().ensureTeam("limits"));
             String capped = create(server, key);
             String other = create(server, key);
-            IngressTest.serve(real, server, key, capped, null);
-            IngressTest.serve(real, server, key, other, null);
+            IngressTest.serve(real, server, capped, null);
+            IngressTest.serve(real, server, other, null);
             SandboxNetwork nets = new SandboxNetwork(real.runDir);
             NetworkAttachment net = nets.find(capped).orElseThrow();
             NetworkAttachment otherNet = nets.find(other).orElseThrow();
