@@ -138,6 +138,38 @@ class PauseResumeTest {
     }
 
     @Test
+    void aLiveKernelsVariablesSurvivePauseAndResume() throws Exception {
+        Path template = RealServer.TEMPLATES.resolve("code-interpreter-v1");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(template.resolve("rootfs")),
+                "the code-interpreter-v1 template is not built");
+        Files.createSymbolicLink(real.dataDir.resolve("templates/code-interpreter-v1"), template);
+        try (BoxwoodServer server = real.start(null)) {
+            String key = server.teams().createKey(server.teams().ensureTeam("kernel"));
+            String id = create(server, key, "{\"templateID\":\"code-interpreter-v1\",\"memoryMB\":1024,\"timeout\":300}");
+            String token = json(real.call(server, "GET", "/sandboxes/" + id, key, null), 200).get("envdAccessToken").asText();
+            assertThat(execute(server, id, token, "secret = 6 * 7\nsecret")).contains("42");
+
+            json(real.call(server, "POST", "/sandboxes/" + id + "/pause", key, null), 204);
+            json(real.call(server, "POST", "/v2/sandboxes/" + id + "/connect", key, "{}"), 201);
+            // Same kernel process, same memory: the variable is still there.
+            assertThat(execute(server, id, token, "secret + 1")).contains("43");
+        }
+    }
+
+    String execute(BoxwoodServer server, String id, String token, String code) throws Exception {
+        String body = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(java.util.Map.of("code", code));
+        HttpResponse<String> r = null;
+        // The interpreter's kernel starts with the sandbox; give it time on a busy machine.
+        for (int i = 0; i < 120; i++) {
+            r = real.call(server, "POST", "/execute", null, body, "E2b-Sandbox-Id", id, "E2b-Sandbox-Port", "49999",
+                    "X-Access-Token", token, "Content-Type", "application/json");
+            if (r.statusCode() == 200) return r.body();
+            Thread.sleep(500);
+        }
+        throw new AssertionError("execute failed: " + r.statusCode() + " " + r.body());
+    }
+
+    @Test
     void pausedSandboxStaysPausedAcrossARestartAndResumes() throws Exception {
         String key;
         String id;
