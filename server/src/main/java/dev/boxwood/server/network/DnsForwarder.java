@@ -24,6 +24,8 @@ final class DnsForwarder implements AutoCloseable {
     private final DatagramSocket udp;
     private final ServerSocket tcp;
     private final UpstreamResolver upstream;
+    /** Queries relayed at once; beyond this a flooding sandbox's queries are dropped, as a busy resolver would. */
+    private final java.util.concurrent.Semaphore inFlight = new java.util.concurrent.Semaphore(64);
 
     DnsForwarder(InetAddress address, UpstreamResolver upstream) throws IOException {
         this.upstream = upstream;
@@ -50,14 +52,16 @@ final class DnsForwarder implements AutoCloseable {
             }
             SocketAddress client = packet.getSocketAddress();
             int length = packet.getLength();
-            if (length < 12) continue; // not even a DNS header
+            if (length < 12 || !inFlight.tryAcquire()) continue; // not a DNS header, or too many in flight
             Thread.ofVirtual().start(() -> {
-                byte[] answer = upstream.forwardUdp(Arrays.copyOf(buf, length), length);
-                if (answer == null) return; // the client times out and retries, as with any lost answer
                 try {
+                    byte[] answer = upstream.forwardUdp(Arrays.copyOf(buf, length), length);
+                    if (answer == null) return; // the client times out and retries, as with any lost answer
                     udp.send(new DatagramPacket(answer, answer.length, client));
                 } catch (IOException ignored) {
                     // closed meanwhile
+                } finally {
+                    inFlight.release();
                 }
             });
         }
@@ -70,6 +74,14 @@ final class DnsForwarder implements AutoCloseable {
                 client = tcp.accept();
             } catch (IOException e) {
                 return;
+            }
+            if (!inFlight.tryAcquire()) {
+                try {
+                    client.close();
+                } catch (IOException ignored) {
+                    // refusing anyway
+                }
+                continue;
             }
             Thread.ofVirtual().start(() -> {
                 try (client) {
@@ -89,6 +101,8 @@ final class DnsForwarder implements AutoCloseable {
                     // client done
                 } catch (IOException e) {
                     // idle or gone
+                } finally {
+                    inFlight.release();
                 }
             });
         }

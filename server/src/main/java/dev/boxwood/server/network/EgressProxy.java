@@ -35,6 +35,9 @@ final class EgressProxy implements AutoCloseable {
     private final UpstreamResolver resolver;
     private final ServerSocket http;
     private final ServerSocket tls;
+    /** Connections proxied at once for this sandbox; more are refused so one sandbox cannot pin the host's threads. */
+    private final java.util.concurrent.Semaphore open = new java.util.concurrent.Semaphore(MAX_CONNECTIONS);
+    static final int MAX_CONNECTIONS = 256;
 
     EgressProxy(String sandboxId, InetAddress address, Supplier<EgressRules> rules, UpstreamResolver resolver)
             throws IOException {
@@ -67,7 +70,17 @@ final class EgressProxy implements AutoCloseable {
             } catch (IOException e) {
                 return;
             }
-            Thread.ofVirtual().start(() -> handle(client, port));
+            if (!open.tryAcquire()) {
+                close(client);
+                continue;
+            }
+            Thread.ofVirtual().start(() -> {
+                try {
+                    handle(client, port);
+                } finally {
+                    open.release();
+                }
+            });
         }
     }
 
