@@ -32,6 +32,13 @@ public final class Firewall {
     /** Where the host serves each sandbox: DNS, and the egress proxy for HTTP and TLS. */
     static final List<String> SERVICES = List.of("udp . 53", "tcp . 53", "tcp . 80", "tcp . 443");
 
+    /**
+     * Lets a sandbox reach those services, and only when a socket bound to its host-end address takes the packet
+     * (ours): with the server down, a host service listening on a wildcard address on these ports stays unreachable.
+     */
+    static final String SERVICES_RULE =
+            "iifname . ip daddr . meta l4proto . th dport @services socket wildcard 0 accept";
+
     /** Whether a sandbox could reach this address at all: IPv4 outside {@link #BLOCKED_4}. */
     public static boolean reachableFromSandboxes(InetAddress address) {
         return address instanceof Inet4Address && !AlwaysBlocked.contains(address); // sandboxes have no IPv6
@@ -62,8 +69,15 @@ public final class Firewall {
                     add map inet boxwood sandbox_nat { type ifname : verdict; }
                     add chain inet boxwood prerouting { type nat hook prerouting priority dstnat; policy accept; }
                     add rule inet boxwood prerouting iifname "bwh*" iifname vmap @sandbox_nat
-                    insert rule inet boxwood input iifname . ip daddr . meta l4proto . th dport @services accept
-                    """);
+                    insert rule inet boxwood input %s
+                    """.formatted(SERVICES_RULE));
+        }
+        String input = HostCommand.check(List.of("nft", "-a", "list", "chain", "inet", "boxwood", "input"));
+        if (!input.contains("socket wildcard")) {
+            // a table from before the rule checked for a socket of ours: tighten it in place
+            input.lines().filter(l -> l.contains("@services")).findFirst().ifPresent(l -> HostCommand.check(List.of(
+                    "nft", "replace", "rule", "inet", "boxwood", "input", "handle",
+                    l.substring(l.lastIndexOf("# handle ") + "# handle ".length()).strip(), SERVICES_RULE)));
         }
         HostCommand.check(List.of("nft", "-f", "-"), """
                 flush set inet boxwood blocked4
@@ -89,7 +103,7 @@ public final class Firewall {
                   }
                   chain input {
                     type filter hook input priority filter - 10; policy accept;
-                    iifname . ip daddr . meta l4proto . th dport @services accept
+                    %s
                     iifname "bwh*" ct state established,related accept
                     iifname "bwh*" counter drop
                   }
@@ -115,7 +129,7 @@ public final class Firewall {
                     ip saddr %s oifname != "bwh*" masquerade
                   }
                 }
-                """.formatted(String.join(", ", BLOCKED_4), sandboxCidr);
+                """.formatted(String.join(", ", BLOCKED_4), SERVICES_RULE, sandboxCidr);
     }
 
     /** Lets the sandbox's traffic through and gives it its own (empty) chain. */
