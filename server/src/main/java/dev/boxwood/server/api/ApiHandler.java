@@ -382,10 +382,15 @@ public final class ApiHandler extends Handler.Abstract {
     }
 
     private Wire.SandboxDetail detail(SandboxRow row) {
+        // the rules as last set (create or PUT .../network), not only as created
+        java.util.Optional<EgressRules> egress = store.egress(row.id());
         return new Wire.SandboxDetail(row.id(), row.templateId(), null, CLIENT_ID, row.startedAt().toString(),
                 row.endAt().toString(), row.cpuCount(), row.memoryMB(), row.diskSizeMB(), state(row), ENVD_VERSION,
-                row.metadata(), row.accessToken(), config.domain(), row.allowInternetAccess(),
-                new Wire.Lifecycle(row.autoPause() ? "pause" : "kill", row.autoResume()));
+                row.metadata(), row.accessToken(), config.domain(), egress.map(r -> (Boolean) r.internet())
+                        .orElse(row.allowInternetAccess()),
+                new Wire.Lifecycle(row.autoPause() ? "pause" : "kill", row.autoResume()),
+                new Wire.NetworkInfo(egress.map(EgressRules::allowOut).orElse(List.of()),
+                        egress.map(EgressRules::denyOut).orElse(List.of()), row.trafficToken() == null));
     }
 
     private void list(Request request, Response response, Callback callback, Team team, boolean v2) {

@@ -46,7 +46,11 @@ final class Wire {
                          String endAt, int cpuCount, int memoryMB, int diskSizeMB, String state, String envdVersion,
                          Map<String, String> metadata, String envdAccessToken,
                          @JsonInclude(JsonInclude.Include.ALWAYS) String domain,
-                         @JsonInclude(JsonInclude.Include.ALWAYS) Boolean allowInternetAccess, Lifecycle lifecycle) {}
+                         @JsonInclude(JsonInclude.Include.ALWAYS) Boolean allowInternetAccess, Lifecycle lifecycle,
+                         NetworkInfo network) {}
+
+    /** The part of E2B's {@code SandboxNetworkConfig} this server keeps: egress rules and public traffic. */
+    record NetworkInfo(java.util.List<String> allowOut, java.util.List<String> denyOut, boolean allowPublicTraffic) {}
 
     record Lifecycle(String onTimeout, boolean autoResume) {}
 

@@ -11,8 +11,8 @@ import java.util.List;
  *       host, e.g. the router) jump through the maps {@code from_sandbox} / {@code to_sandbox} to the chains
  *       {@code from_<if>} / {@code to_<if>}, each with one {@code ct count over N} rule: beyond N live connections
  *       in that direction, new ones are refused (TCP reset).</li>
- *   <li>bandwidth: a token bucket ({@code tbf}) on the host end {@code bwh<slot>} shapes what reaches the sandbox,
- *       and one on the sandbox's {@code eth0} what it sends.</li>
+ *   <li>bandwidth: HTB on the host end {@code bwh<slot>} shapes what reaches the sandbox, and on the sandbox's
+ *       {@code eth0} what it sends; the server's own connection to the agent is exempt.</li>
  * </ul>
  * Applying is idempotent (it replaces what is there) so a restarted server can apply again; the kernel keeps the
  * state across server restarts anyway. The qdiscs go with the veth; {@link #remove} deletes the nftables part.
@@ -131,25 +131,36 @@ public final class TrafficLimits {
     }
 
     /**
-     * Token buckets on both ends of the veth: the host end shapes what goes to the sandbox, the sandbox's
-     * {@code eth0} what it sends. The kernel here has no tc policing action, and shaping is kinder to TCP anyway;
-     * the sandbox cannot lift its own qdisc because its root has no {@code CAP_NET_ADMIN}.
+     * HTB on both ends of the veth: the host end shapes what goes to the sandbox, the sandbox's {@code eth0} what it
+     * sends. One exception per end, the server's own TCP connection to the agent (file transfers should not crawl):
+     * host address to agent port on the host end, agent port to host address inside. The kernel here has no tc
+     * policing action, and shaping is kinder to TCP anyway; the sandbox cannot lift its own qdisc because its root
+     * has no {@code CAP_NET_ADMIN}.
      */
     private static void shape(NetworkAttachment net, int mbit) {
-        List<String> toSandbox = List.of("tc", "qdisc");
-        List<String> fromSandbox = List.of("tc", "-n", net.netns(), "qdisc");
-        if (mbit == 0) {
-            HostCommand.run(concat(toSandbox, "del", "dev", net.hostInterface(), "root"));
-            HostCommand.run(concat(fromSandbox, "del", "dev", "eth0", "root"));
-            return;
-        }
-        long bytesPerSecond = mbit * 1_000_000L / 8;
-        // A burst big enough for the timer granularity at this rate, small enough that the rate holds.
-        String burst = Long.toString(Math.max(32 * 1024, bytesPerSecond / 50));
-        HostCommand.check(concat(toSandbox, "replace", "dev", net.hostInterface(), "root", "tbf", "rate", mbit + "mbit",
-                "burst", burst, "latency", "100ms"));
-        HostCommand.check(concat(fromSandbox, "replace", "dev", "eth0", "root", "tbf", "rate", mbit + "mbit",
-                "burst", burst, "latency", "100ms"));
+        String host = net.hostAddress().getHostAddress() + "/32";
+        String agentPort = Integer.toString(dev.boxwood.protocol.Ports.AGENT);
+        List<String> tcp = List.of("match", "ip", "protocol", "6", "0xff");
+        shapeEnd(List.of("tc"), net.hostInterface(), mbit,
+                concat(tcp, "match", "ip", "src", host, "match", "ip", "dport", agentPort, "0xffff"));
+        shapeEnd(List.of("tc", "-n", net.netns()), "eth0", mbit,
+                concat(tcp, "match", "ip", "dst", host, "match", "ip", "sport", agentPort, "0xffff"));
+    }
+
+    private static void shapeEnd(List<String> tc, String dev, int mbit, List<String> exempt) {
+        // Replace, not add: a restarted server re-applies over what the kernel kept.
+        HostCommand.run(concat(tc, "qdisc", "del", "dev", dev, "root"));
+        if (mbit == 0) return;
+        HostCommand.check(concat(tc, "qdisc", "add", "dev", dev, "root", "handle", "1:", "htb", "default", "10"));
+        HostCommand.check(concat(tc, "class", "add", "dev", dev, "parent", "1:", "classid", "1:10", "htb",
+                "rate", mbit + "mbit", "ceil", mbit + "mbit", "quantum", "60000"));
+        HostCommand.check(concat(tc, "class", "add", "dev", dev, "parent", "1:", "classid", "1:20", "htb",
+                "rate", "10gbit", "quantum", "60000"));
+        List<String> filter = concat(tc, "filter", "add", "dev", dev, "parent", "1:", "protocol", "ip", "prio", "1",
+                "u32");
+        filter.addAll(exempt);
+        filter.addAll(List.of("flowid", "1:20"));
+        HostCommand.check(filter);
     }
 
     private static List<String> concat(List<String> head, String... tail) {

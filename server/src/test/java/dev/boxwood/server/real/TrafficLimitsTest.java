@@ -65,8 +65,8 @@ class TrafficLimitsTest {
             // The defaults are in place from the start.
             assertThat(HostCommand.check(List.of("nft", "list", "chain", "inet", "boxwood_limits", "from_" + net.hostInterface())))
                     .contains("ct count over " + TrafficLimits.Settings.DEFAULT.maxConnections());
-            assertThat(HostCommand.check(List.of("tc", "qdisc", "show", "dev", net.hostInterface()))).contains("tbf");
-            assertThat(HostCommand.check(List.of("tc", "-n", net.netns(), "qdisc", "show", "dev", "eth0"))).contains("tbf");
+            assertThat(HostCommand.check(List.of("tc", "qdisc", "show", "dev", net.hostInterface()))).contains("htb");
+            assertThat(HostCommand.check(List.of("tc", "-n", net.netns(), "qdisc", "show", "dev", "eth0"))).contains("htb");
 
             TrafficLimits.apply(net, new TrafficLimits.Settings(8, 0));
 
@@ -79,8 +79,14 @@ class TrafficLimitsTest {
             } finally {
                 closeAll(held);
             }
-            // Closed connections no longer count.
-            assertThat(connect(net.sandboxAddress().getHostAddress(), IngressTest.PORT, 1, held)).isEqualTo(1);
+            // Closed connections stop counting once both sides have closed them.
+            java.time.Instant deadline = java.time.Instant.now().plusSeconds(20);
+            int again = 0;
+            while (again == 0 && java.time.Instant.now().isBefore(deadline)) {
+                again = connect(net.sandboxAddress().getHostAddress(), IngressTest.PORT, 1, held);
+                if (again == 0) Thread.sleep(200);
+            }
+            assertThat(again).isEqualTo(1);
             closeAll(held);
 
             // Out of the sandbox to "the internet": 8 of 12 get through; the other sandbox gets all 12.
@@ -97,6 +103,17 @@ class TrafficLimitsTest {
             assertThat(downloadCapped).as("bytes/s from the capped sandbox").isLessThan(2.0e6);
             assertThat(downloadOther / downloadCapped).as("other / capped, from the sandbox").isGreaterThan(2.0);
             assertThat(uploadOther / uploadCapped).as("other / capped, to the sandbox").isGreaterThan(2.0);
+            // The server's own connection to the agent is not shaped: a file upload outruns the cap.
+            String token = JSON.readTree(real.call(server, "GET", "/sandboxes/" + capped, key, null).body())
+                    .get("envdAccessToken").asText();
+            byte[] file = new byte[3 << 20];
+            long start = System.nanoTime();
+            var written = real.call(server, "POST", "/files?path=/tmp/big", null, new String(file, StandardCharsets.ISO_8859_1),
+                    "E2b-Sandbox-Id", capped, "E2b-Sandbox-Port", "49983", "X-Access-Token", token,
+                    "Content-Type", "application/octet-stream");
+            double agentUpload = file.length / ((System.nanoTime() - start) / 1e9);
+            assertThat(written.statusCode()).isEqualTo(200);
+            assertThat(agentUpload / uploadCapped).as("agent upload / capped upload").isGreaterThan(2.0);
 
             // Re-applying is idempotent; destroying the sandbox removes its chains.
             TrafficLimits.apply(net);
