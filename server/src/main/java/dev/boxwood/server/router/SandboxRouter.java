@@ -59,6 +59,7 @@ public final class SandboxRouter {
             if (m.matches() && (domain == null || domain.equals(m.group(3)))) {
                 int port = port(m.group(1));
                 if (port > 0) return new Route.Sandbox(m.group(2), port);
+                return new Route.Invalid(400, "invalid port in the sandbox host '" + in.host() + "'");
             }
         }
         if ("/files".equals(in.path()) && in.query().get("signature") != null) {

@@ -191,7 +191,13 @@ class RoutingTest {
                 .isEqualTo(new Route.Sandbox("abc", 49999));
         assertThat(router.route(new SandboxRouter.Incoming("GET", "api.example.org", "/v2/sandboxes", null, null, none)))
                 .isInstanceOf(Route.ControlPlane.class);
+        // Shaped like a sandbox host but with no valid port: refused, not handed to the control plane.
         assertThat(router.route(new SandboxRouter.Incoming("GET", "99999-abc.example.org", "/", null, null, none)))
+                .isEqualTo(new Route.Invalid(400, "invalid port in the sandbox host '99999-abc.example.org'"));
+        assertThat(router.route(new SandboxRouter.Incoming("GET", "0-abc.example.org", "/", null, null, none)))
+                .isInstanceOf(Route.Invalid.class);
+        // Another domain's host is not sandbox traffic.
+        assertThat(router.route(new SandboxRouter.Incoming("GET", "8080-abc.other.org", "/", null, null, none)))
                 .isInstanceOf(Route.ControlPlane.class);
         assertThat(router.route(new SandboxRouter.Incoming("GET", "localhost", "/", null, "0", none)))
                 .isInstanceOf(Route.Invalid.class);
