@@ -23,6 +23,7 @@ import java.util.List;
  */
 final class SnapshotLayers {
     static final String LAYERS_FILE = "snapshot.layers";
+    private static final java.util.regex.Pattern PLAIN_NAME = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
     private final Path templatesDir;
 
@@ -40,6 +41,9 @@ final class SnapshotLayers {
 
     /** Whether the template is a snapshot (has a layers file). */
     boolean isSnapshot(String templateId) {
+        // Only a plain name can be a directory of ours: a client's "../x" or NUL must not become a path (fuzzing
+        // found a NUL here answering 500).
+        if (templateId == null || !PLAIN_NAME.matcher(templateId).matches()) return false;
         return Files.isRegularFile(dir(templateId).resolve(LAYERS_FILE));
     }
 
