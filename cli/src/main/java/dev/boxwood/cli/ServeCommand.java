@@ -8,8 +8,6 @@ import dev.boxwood.server.sandbox.Templates;
 import dev.boxwood.server.store.Team;
 import dev.boxwood.server.store.TeamStore;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -66,7 +64,8 @@ final class ServeCommand implements Callable<Integer> {
                     + " templates not built are skipped (default: ${DEFAULT-VALUE})")
     String pool;
 
-    @Option(names = "--insecure-public", description = "Allow a non-loopback --bind although traffic is not encrypted")
+    @Option(names = {"--insecure-public-bind", "--insecure-public"},
+            description = "Allow a non-loopback --bind without --tls although keys and tokens then travel in clear text")
     boolean insecurePublic;
 
     @Option(names = "--tls", description = "Serve HTTPS: with --tls-cert/--tls-key, or else with a wildcard certificate"
@@ -95,9 +94,9 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!isLoopback(bind) && !insecurePublic && !tls) {
-            System.err.println("boxwood serve: refusing to listen on " + bind + " without TLS; bind a loopback address"
-                    + " or pass --insecure-public to accept that API keys travel in clear text");
+        String refusal = dev.boxwood.server.auth.BindPolicy.refusal(bind, tls, insecurePublic);
+        if (refusal != null) {
+            System.err.println("boxwood serve: " + refusal);
             return 2;
         }
         if (!runtime.equals("crun") && !runtime.equals("runsc")) {
@@ -140,6 +139,7 @@ final class ServeCommand implements Callable<Integer> {
         Config config = Config.builder().dataDir(dataDir).bind(bind).port(port).domain(domain).runtime(runtime)
                 .maxLifetime(Duration.ofHours(maxLifetimeHours)).maximums(cpus, maxMemoryMB, maxDiskMB)
                 .rateLimit(rateLimit, rateLimitBurst)
+                .insecurePublicBind(insecurePublic)
                 .pools(dev.boxwood.server.pool.PoolSizes.parse(pool))
                 .ingress(new dev.boxwood.server.router.IngressConfig(tls, abs(tlsCert), abs(tlsKey), maxProxiedPerSandbox))
                 .defaults(Math.min(defaults.defaultCpuCount(), cpus), Math.min(defaults.defaultMemoryMB(), maxMemoryMB),
@@ -231,14 +231,6 @@ final class ServeCommand implements Callable<Integer> {
                     .getConstructor(CrunRuntime.Config.class).newInstance(CrunRuntime.Config.defaults());
         } catch (ReflectiveOperationException e) {
             throw new IllegalStateException("runtime " + name + " is not available in this build", e);
-        }
-    }
-
-    static boolean isLoopback(String address) {
-        try {
-            return InetAddress.getByName(address).isLoopbackAddress();
-        } catch (UnknownHostException e) {
-            return false;
         }
     }
 

@@ -50,6 +50,9 @@ public final class BoxwoodServer implements AutoCloseable {
 
     public BoxwoodServer(Config config, SandboxRuntime runtime) {
         this.config = config;
+        String refusal = dev.boxwood.server.auth.BindPolicy.refusal(config.bind(), config.ingress().tls(),
+                config.insecurePublicBind());
+        if (refusal != null) throw new IllegalStateException(refusal);
         // First, so a bad certificate fails the start before anything is opened.
         this.certificate = config.ingress().tls() ? TlsConnector.certificate(config.ingress().certFile(),
                 config.ingress().keyFile(), config.domain(), config.dataDir().resolve("tls")) : null;

@@ -23,6 +23,7 @@ import java.time.Duration;
  * @param rateBurst        API requests a key or IP may send at once after a quiet period
  * @param pools            warm pool size per template (sandboxes booted ahead with the default resources); empty = none
  * @param ingress          TLS and the per-sandbox cap on proxied requests (see {@link dev.boxwood.server.router.IngressConfig})
+ * @param insecurePublicBind listen on a non-loopback address without TLS all the same ({@link dev.boxwood.server.auth.BindPolicy})
  * @param pausedRetention  how long a paused sandbox is kept before it is removed (E2B: paused sandboxes do not time out)
  * @param snapshotQuotaBytes most bytes of snapshots one team may keep; a snapshot beyond it is refused
  */
@@ -31,7 +32,7 @@ public record Config(Path dataDir, String bind, int port, String domain, String 
                      int maxCpuCount, int maxMemoryMB, int maxDiskMB, Duration metricsInterval,
                      double rateLimit, int rateBurst, java.util.Map<String, Integer> pools,
                      Duration pausedRetention, long snapshotQuotaBytes,
-                     dev.boxwood.server.router.IngressConfig ingress) {
+                     dev.boxwood.server.router.IngressConfig ingress, boolean insecurePublicBind) {
 
     public static final String DEFAULT_DATA_DIR = "/var/lib/boxwood";
 
@@ -68,6 +69,7 @@ public record Config(Path dataDir, String bind, int port, String domain, String 
         private int rateBurst = 200;
         private java.util.Map<String, Integer> pools = java.util.Map.of();
         private dev.boxwood.server.router.IngressConfig ingress = dev.boxwood.server.router.IngressConfig.defaults();
+        private boolean insecurePublicBind;
         private Duration pausedRetention = Duration.ofHours(24);
         private long snapshotQuotaBytes = 10L << 30;
 
@@ -98,13 +100,14 @@ public record Config(Path dataDir, String bind, int port, String domain, String 
 
         public Builder pools(java.util.Map<String, Integer> v) { pools = java.util.Map.copyOf(v); return this; }
         public Builder ingress(dev.boxwood.server.router.IngressConfig v) { ingress = v; return this; }
+        public Builder insecurePublicBind(boolean v) { insecurePublicBind = v; return this; }
         public Builder pausedRetention(Duration v) { pausedRetention = v; return this; }
         public Builder snapshotQuotaBytes(long v) { snapshotQuotaBytes = v; return this; }
 
         public Config build() {
             return new Config(dataDir, bind, port, domain, runtime, maxLifetime, defaultCpuCount, defaultMemoryMB,
                     defaultDiskMB, maxCpuCount, maxMemoryMB, maxDiskMB, metricsInterval, rateLimit, rateBurst, pools,
-                    pausedRetention, snapshotQuotaBytes, ingress);
+                    pausedRetention, snapshotQuotaBytes, ingress, insecurePublicBind);
         }
     }
 
