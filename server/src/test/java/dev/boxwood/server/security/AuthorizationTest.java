@@ -107,6 +107,8 @@ class AuthorizationTest {
 
     @Test
     void teamBCannotReachTeamAsSandboxThroughAnyRoute() throws Exception {
+        int started = s.runtime.started.size();
+        int destroyed = s.runtime.destroyed.size();
         List<String> failures = new ArrayList<>();
         for (Row row : ROUTES) {
             HttpResponse<String> r = send(keyB, row, id);
@@ -142,14 +144,15 @@ class AuthorizationTest {
         assertThat(after.get("endAt").asText()).isEqualTo(before.get("endAt").asText());
         assertThat(after.get("metadata")).isEqualTo(before.get("metadata"));
         assertThat(after.path("state").asText("running")).isEqualTo("running");
-        assertThat(s.runtime.destroyed).isEmpty();
-        assertThat(s.runtime.started).hasSize(1);
+        assertThat(s.runtime.destroyed).hasSize(destroyed);
+        assertThat(s.runtime.started).hasSize(started);
         assertThat(JSON.readTree(s.call("GET", "/v2/sandboxes", keyA, null).body()).findValuesAsText("sandboxID"))
                 .containsExactly(id);
     }
 
     @Test
     void withoutAValidKeyEveryRouteIs401() throws Exception {
+        int destroyed = s.runtime.destroyed.size();
         for (String key : new String[] {null, "", "e2b_" + "0".repeat(40), keyA + "x", keyA.substring(0, 20)}) {
             for (Row row : ROUTES) {
                 HttpResponse<String> r = send(key, row, id);
@@ -160,7 +163,24 @@ class AuthorizationTest {
             }
         }
         assertThat(detail().get("endAt").asText()).isEqualTo(before.get("endAt").asText());
-        assertThat(s.runtime.destroyed).isEmpty();
+        assertThat(s.runtime.destroyed).hasSize(destroyed);
+    }
+
+    /** Secure by default: E2B v1's {@code secure:false} still gets a sandbox whose agent requires a token. */
+    @Test
+    void v1SecureFalseStillGetsAnAccessToken() throws Exception {
+        for (String secure : new String[] {"false", "true", "null"}) {
+            HttpResponse<String> r = s.call("POST", "/sandboxes", keyA,
+                    "{\"templateID\":\"base\",\"secure\":" + secure + "}");
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+            JsonNode made = JSON.readTree(r.body());
+            String token = made.path("envdAccessToken").asText("");
+            assertThat(token).as("secure=%s", secure).hasSizeGreaterThanOrEqualTo(32);
+            // The agent was initialised with that token: it is what the agent will demand.
+            assertThat(s.runtime.boxes.get(made.get("sandboxID").asText()).accessToken).isEqualTo(token);
+            assertThat(s.call("DELETE", "/sandboxes/" + made.get("sandboxID").asText(), keyA, null).statusCode())
+                    .isEqualTo(204);
+        }
     }
 
     /** Guards the table: each literal path word the handler dispatches on must appear in some row. */
