@@ -178,7 +178,7 @@ final class ServeCommand implements Callable<Integer> {
         System.out.println("E2B_API_KEY=" + key);
         System.out.println("E2B_API_URL=" + url);
         System.out.println("E2B_SANDBOX_URL=" + url);
-        System.out.println("E2B_DOMAIN=" + (domain == null ? "localhost" : domain));
+        System.out.println("E2B_DOMAIN=" + (domain == null ? "localhost" : config.advertisedDomain()));
         if (server.certificate() != null && server.certificate().caFile() != null) {
             // getHost() URLs are https://{port}-{id}.{domain}; Node trusts the local CA through this variable.
             System.out.println("NODE_EXTRA_CA_CERTS=" + server.certificate().caFile());

@@ -111,6 +111,16 @@ public record Config(Path dataDir, String bind, int port, String domain, String 
         }
     }
 
+    /**
+     * The domain the API tells SDKs (E2B's {@code domain} field, from which {@code getHost()} builds
+     * {@code https://{port}-{id}.{domain}}): with TLS on a port other than 443, {@code domain:port}, so those URLs
+     * reach this server.
+     */
+    public String advertisedDomain() {
+        if (domain == null || !ingress.tls() || port == 443 || port == 0) return domain;
+        return domain + ":" + port;
+    }
+
     public Path databaseFile() {
         return dataDir.resolve("boxwood.db");
     }

@@ -368,7 +368,7 @@ public final class ApiHandler extends Handler.Abstract {
 
     Wire.Sandbox sandbox(SandboxRow row) {
         return new Wire.Sandbox(row.id(), row.templateId(), null, CLIENT_ID, ENVD_VERSION, row.accessToken(),
-                row.trafficToken(), config.domain());
+                row.trafficToken(), config.advertisedDomain());
     }
 
     private static Wire.ListedSandbox listed(SandboxRow row) {
@@ -386,7 +386,7 @@ public final class ApiHandler extends Handler.Abstract {
         java.util.Optional<EgressRules> egress = store.egress(row.id());
         return new Wire.SandboxDetail(row.id(), row.templateId(), null, CLIENT_ID, row.startedAt().toString(),
                 row.endAt().toString(), row.cpuCount(), row.memoryMB(), row.diskSizeMB(), state(row), ENVD_VERSION,
-                row.metadata(), row.accessToken(), config.domain(), egress.map(r -> (Boolean) r.internet())
+                row.metadata(), row.accessToken(), config.advertisedDomain(), egress.map(r -> (Boolean) r.internet())
                         .orElse(row.allowInternetAccess()),
                 new Wire.Lifecycle(row.autoPause() ? "pause" : "kill", row.autoResume()),
                 new Wire.NetworkInfo(egress.map(EgressRules::allowOut).orElse(List.of()),
