@@ -86,6 +86,7 @@ public final class CrunRuntime implements SandboxRuntime {
     private final SecureRandom random = new SecureRandom();
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
     private final AgentStartupCache startupCache;
+    private final java.util.Set<String> training = ConcurrentHashMap.newKeySet();
 
     public CrunRuntime(Config config) {
         this.config = config;
@@ -340,6 +341,7 @@ public final class CrunRuntime implements SandboxRuntime {
         if (config.command() != null || !Files.isDirectory(lower) || !Files.isRegularFile(config.agentJar())) {
             return Optional.empty();
         }
+        training.add(id);
         // If the JVM exits mid-run (a test JVM finishing), the throwaway sandbox must not outlive it.
         Thread onExit = new Thread(() -> {
             try {
@@ -369,6 +371,7 @@ public final class CrunRuntime implements SandboxRuntime {
                 Thread.currentThread().interrupt();
                 return Optional.empty();
             } finally {
+                training.remove(id);
                 try {
                     destroyLocked(id);
                 } catch (RuntimeException e) {
@@ -471,7 +474,9 @@ public final class CrunRuntime implements SandboxRuntime {
 
     @Override
     public List<String> leftovers() {
-        return SandboxRecords.leftovers(HostCommand.run(crun("list", "-q")), sandboxesDir(), network);
+        // A start-up cache training that runs while a new server recovers is not a leftover of an earlier process.
+        return SandboxRecords.leftovers(HostCommand.run(crun("list", "-q")), sandboxesDir(), network).stream()
+                .filter(id -> !training.contains(id)).toList();
     }
 
     @Override
