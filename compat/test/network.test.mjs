@@ -18,7 +18,11 @@ describe('network', () => {
     const resolv = await sandbox.commands.run('cat /etc/resolv.conf')
     assert.match(resolv.stdout, /^nameserver 10\.88\.0\.1$/m)
 
+    assert.deepEqual(info.network.allowOut, ['203.0.113.10/32', 'allowed.test', '*.wild.test'])
+    assert.deepEqual(info.network.denyOut, ['198.51.100.0/24'])
+
     await sandbox.updateNetwork({ allowOut: ['198.51.100.0/24'], denyOut: ['0.0.0.0/0'] })
+    assert.deepEqual((await sandbox.getInfo()).network.denyOut, ['0.0.0.0/0'])
     await sandbox.updateNetwork({ allowInternetAccess: true })
     await assert.rejects(sandbox.updateNetwork({ denyOut: ['example.com'] }), /deny rules/)
     await assert.rejects(sandbox.updateNetwork({ allowOut: ['10.0.0.1/8'] }), /host bits/)

@@ -126,6 +126,10 @@ class EgressApiTest {
         assertThat(probe(id, TestInternet.C, 8080)).contains("hello " + TestInternet.C);
         assertThat(probe(id, TestInternet.A, 8080)).startsWith("FAIL");
         assertThat(probe(id, "allowed.test", 80)).contains("403");
+        JsonNode info = json(call("GET", "/sandboxes/" + id, null), 200);
+        assertThat(info.get("allowInternetAccess").asBoolean()).isFalse();
+        assertThat(info.at("/network/allowOut").toString()).isEqualTo("[\"198.51.100.0/24\",\"*.wild.test\"]");
+        assertThat(info.at("/network/denyOut").size()).isZero();
 
         // A new server process: the proxy and DNS are this process's, so they only work again if the server
         // re-applies the rules it stored.
@@ -140,6 +144,7 @@ class EgressApiTest {
         // Omitted fields clear: an empty update opens the sandbox again.
         json(call("PUT", "/sandboxes/" + id + "/network", "{}"), 204);
         assertThat(probe(id, TestInternet.A, 8080)).contains("hello " + TestInternet.A);
+        assertThat(json(call("GET", "/sandboxes/" + id, null), 200).get("allowInternetAccess").asBoolean()).isTrue();
 
         json(call("DELETE", "/sandboxes/" + id, null), 204);
         json(call("PUT", "/sandboxes/" + id + "/network", "{}"), 404);
