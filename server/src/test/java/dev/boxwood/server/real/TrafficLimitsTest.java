@@ -115,6 +115,13 @@ class TrafficLimitsTest {
             assertThat(written.statusCode()).isEqualTo(200);
             assertThat(agentUpload / uploadCapped).as("agent upload / capped upload").isGreaterThan(2.0);
 
+            // A restarted server's host set-up puts the configured limits back over whatever the kernel kept.
+            new SandboxNetwork(real.runDir).prepareHost();
+            assertThat(HostCommand.check(List.of("nft", "list", "chain", "inet", "boxwood_limits", "from_" + net.hostInterface())))
+                    .contains("ct count over " + TrafficLimits.Settings.DEFAULT.maxConnections());
+            assertThat(HostCommand.check(List.of("tc", "class", "show", "dev", net.hostInterface())))
+                    .contains("rate " + TrafficLimits.Settings.DEFAULT.mbit() + "Mbit");
+
             // Re-applying is idempotent; destroying the sandbox removes its chains.
             TrafficLimits.apply(net);
             TrafficLimits.apply(net);
