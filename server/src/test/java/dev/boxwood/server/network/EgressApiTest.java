@@ -8,8 +8,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.boxwood.server.BoxwoodServer;
 import dev.boxwood.server.Config;
 import dev.boxwood.server.runtime.CrunRuntime;
-import dev.boxwood.server.runtime.HostCommand;
-import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -33,26 +31,16 @@ class EgressApiTest {
     final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     TestInternet internet;
-    Path data;
-    Path run;
+    SandboxDirs dirs;
     CrunRuntime runtime;
     BoxwoodServer server;
     String key;
 
     @BeforeAll
     void setUp() throws Exception {
-        assumeTrue("root".equals(System.getProperty("user.name")), "needs root");
-        assumeTrue(HostCommand.run(List.of("crun", "--version")).ok(), "needs crun");
-        Path templates = Path.of(Config.DEFAULT_DATA_DIR, "templates");
-        assumeTrue(Files.isDirectory(templates.resolve("base/rootfs")), "needs the base template");
+        dirs = SandboxDirs.create("boxwood-egress-api-");
         assumeTrue(Files.isRegularFile(agentJar()), "needs the agent jar");
         internet = new TestInternet();
-        data = Files.createTempDirectory(Path.of("/var/tmp"), "boxwood-egress-api-");
-        run = Files.createTempDirectory(Path.of("/run"), "boxwood-egress-api-");
-        Files.setAttribute(data, "unix:mode", 0711);
-        Files.setAttribute(run, "unix:mode", 0711);
-        Files.createDirectories(data.resolve("templates"));
-        Files.createSymbolicLink(data.resolve("templates/base"), templates.resolve("base"));
         startServer();
         key = server.teams().createKey(server.teams().ensureTeam("egress"));
     }
@@ -63,10 +51,10 @@ class EgressApiTest {
     }
 
     private void startServer() {
-        runtime = new CrunRuntime(new CrunRuntime.Config(data, run, Path.of(System.getProperty("java.home")), agentJar(),
+        runtime = new CrunRuntime(new CrunRuntime.Config(dirs.data(), dirs.run(), Path.of(System.getProperty("java.home")), agentJar(),
                 null, 512, true, Duration.ofSeconds(60)));
         runtime.network().useResolvers(TestInternet.resolvers());
-        server = new BoxwoodServer(Config.builder().dataDir(data).port(0).defaults(1, 256, 512).build(), runtime).start();
+        server = new BoxwoodServer(Config.builder().dataDir(dirs.data()).port(0).defaults(1, 256, 512).build(), runtime).start();
     }
 
     @AfterAll
@@ -77,7 +65,7 @@ class EgressApiTest {
             runtime.network().close();
         }
         if (internet != null) internet.close();
-        if (data != null) HostCommand.run(List.of("rm", "-rf", "--one-file-system", data.toString(), run.toString()));
+        if (dirs != null) dirs.remove();
     }
 
     private HttpResponse<String> call(String method, String path, String body) throws Exception {

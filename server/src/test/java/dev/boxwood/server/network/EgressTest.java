@@ -1,12 +1,9 @@
 package dev.boxwood.server.network;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.boxwood.server.runtime.CrunRuntime;
-import dev.boxwood.server.runtime.HostCommand;
 import dev.boxwood.server.runtime.SandboxSpec;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -41,32 +38,22 @@ class EgressTest {
             http.server.ThreadingHTTPServer(('0.0.0.0', 49983), H).serve_forever()
             """);
 
-    Path data;
-    Path run;
+    SandboxDirs dirs;
     CrunRuntime runtime;
     TestInternet internet;
     String id;
 
     @BeforeAll
     void setUp() throws Exception {
-        assumeTrue("root".equals(System.getProperty("user.name")), "needs root");
-        assumeTrue(HostCommand.run(List.of("crun", "--version")).ok(), "needs crun");
-        Path templates = Path.of(System.getProperty("boxwood.dataDir", "/var/lib/boxwood"), "templates");
-        assumeTrue(Files.isRegularFile(templates.resolve("base/template.properties")), "needs the base template");
+        dirs = SandboxDirs.create("boxwood-egress-test-");
         internet = new TestInternet();
-        data = Files.createTempDirectory(Path.of("/var/tmp"), "boxwood-egress-test-");
-        run = Files.createTempDirectory(Path.of("/run"), "boxwood-egress-test-");
-        Files.setAttribute(data, "unix:mode", 0711);
-        Files.setAttribute(run, "unix:mode", 0711);
-        Files.createDirectories(data.resolve("templates"));
-        Files.createSymbolicLink(data.resolve("templates/base"), templates.resolve("base"));
         runtime = newRuntime();
         id = "te" + Long.toString(System.nanoTime(), 36);
         runtime.start(new SandboxSpec(id, "base", 1, 256, 512));
     }
 
     private CrunRuntime newRuntime() {
-        CrunRuntime r = new CrunRuntime(new CrunRuntime.Config(data, run, Path.of(System.getProperty("java.home")),
+        CrunRuntime r = new CrunRuntime(new CrunRuntime.Config(dirs.data(), dirs.run(), Path.of(System.getProperty("java.home")),
                 Path.of("/nonexistent/agent.jar"), STUB, 256, true, Duration.ofSeconds(60)));
         r.network().useResolvers(TestInternet.resolvers());
         return r;
@@ -79,7 +66,7 @@ class EgressTest {
             runtime.network().close();
         }
         if (internet != null) internet.close();
-        if (data != null) HostCommand.run(List.of("rm", "-rf", "--one-file-system", data.toString(), run.toString()));
+        if (dirs != null) dirs.remove();
     }
 
     private String probe(String mode, String host, int port, String name) {
