@@ -100,6 +100,30 @@ class IngressTest {
             assertThat(echoed.equals("echo:" + large)).as("the large frame came back intact").isTrue();
             ws.sendClose(WebSocket.NORMAL_CLOSURE, "done").join();
 
+            // WebSocket by Host, over a raw connection as a browser would open it.
+            try (Socket socket = new Socket(server.uri().getHost(), server.uri().getPort())) {
+                socket.setSoTimeout(30_000);
+                OutputStream out = socket.getOutputStream();
+                out.write(("GET /ws HTTP/1.1\r\nHost: " + PORT + "-" + open + "." + DOMAIN + "\r\nConnection: Upgrade\r\n"
+                        + "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+                InputStream in = socket.getInputStream();
+                String head = readHead(in);
+                assertThat(head).startsWith("HTTP/1.1 101").containsIgnoringCase("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+                assertThat(readTextFrame(in)).isEqualTo("hello from the sandbox");
+                byte[] payload = "raw".getBytes(StandardCharsets.US_ASCII);
+                byte[] mask = {1, 2, 3, 4};
+                out.write(new byte[] {(byte) 0x81, (byte) (0x80 | payload.length), mask[0], mask[1], mask[2], mask[3]});
+                for (int i = 0; i < payload.length; i++) out.write(payload[i] ^ mask[i % 4]);
+                out.flush();
+                assertThat(readTextFrame(in)).isEqualTo("echo:raw");
+            }
+            // An upgrade the sandbox declines is relayed as its plain answer.
+            assertThat(raw(server, "GET /declined HTTP/1.1\r\nHost: " + PORT + "-" + open + "." + DOMAIN
+                    + "\r\nConnection: Upgrade, close\r\nUpgrade: something-else\r\n\r\n"))
+                    .startsWith("HTTP/1.1 200").contains("path=/declined");
+
             // A private sandbox: 403 without or with a wrong token, through both routes; its agent stays reachable.
             HttpResponse<String> none = real.call(server, "GET", "/x", null, null,
                     "E2b-Sandbox-Id", closed, "E2b-Sandbox-Port", Integer.toString(PORT));
@@ -182,6 +206,23 @@ class IngressTest {
                 .header("E2b-Sandbox-Id", id).header("E2b-Sandbox-Port", Integer.toString(PORT));
         if (traffic != null) b.header("E2B-Traffic-Access-Token", traffic);
         return b.buildAsync(uri, frames);
+    }
+
+    static String readHead(InputStream in) throws Exception {
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int c = in.read();
+            assertThat(c).as("response head ended early: " + head).isNotNegative();
+            head.append((char) c);
+        }
+        return head.toString();
+    }
+
+    /** One unmasked text frame with a payload under 126 bytes, as the sandbox's server sends them. */
+    static String readTextFrame(InputStream in) throws Exception {
+        byte[] header = in.readNBytes(2);
+        assertThat(header[0] & 0xff).isEqualTo(0x81);
+        return new String(in.readNBytes(header[1] & 0x7f), StandardCharsets.UTF_8);
     }
 
     static String raw(BoxwoodServer server, String request) throws Exception {
