@@ -33,9 +33,4 @@ final class IngressSlots {
         // Entries of sandboxes with nothing in flight are dropped, so the map does not grow with every id ever seen.
         inFlight.computeIfPresent(sandboxId, (id, n) -> n.decrementAndGet() <= 0 ? null : n);
     }
-
-    int inFlight(String sandboxId) {
-        AtomicInteger n = inFlight.get(sandboxId);
-        return n == null ? 0 : n.get();
-    }
 }
