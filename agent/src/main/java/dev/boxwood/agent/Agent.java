@@ -53,11 +53,27 @@ public final class Agent implements AutoCloseable {
         dev.boxwood.agent.sudo.SudoService.startIfRoot();
         // <<< sudo hook
         Agent agent = start(host, Integer.parseInt(port), initToken == null || initToken.isEmpty() ? null : initToken);
+        startTimerThreads();
         // start-up time as the benchmarks define it: from the JVM's process start to a listening /health
         ProcessHandle.current().info().startInstant().ifPresent(t -> LoggerFactory.getLogger(Agent.class).info(
                 "listening on {}:{} {} ms after JVM start", host, agent.port(),
                 java.time.Duration.between(t, java.time.Instant.now()).toMillis()));
         agent.server.join();
+    }
+
+    /**
+     * Makes the JVM start, now, the thread that wakes timed virtual-thread waits (the scheduler's delay thread). It is
+     * otherwise started on first use, and a fork bomb that holds every pid of the sandbox at that moment makes the
+     * start fail for good: every later timed wait, and the streams waiting on them, would hang (HostileWorkloadTest).
+     */
+    static void startTimerThreads() throws InterruptedException {
+        Thread.ofVirtual().start(() -> {
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }).join();
     }
 
     /** Starts an agent; port 0 picks a free one (tests). */
