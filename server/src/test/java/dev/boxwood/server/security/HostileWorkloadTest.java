@@ -11,6 +11,8 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -81,6 +83,29 @@ class HostileWorkloadTest {
         assertThat(h.api("GET", "/v2/sandboxes", key, null).statusCode()).isEqualTo(200);
     }
 
+    /** As the host: freeze the sandbox, SIGKILL everything in it but its init and agent, thaw. */
+    static void endBomb(Box box) throws Exception {
+        Path freezer = Path.of("/sys/fs/cgroup/freezer/boxwood", box.id(), "freezer.state");
+        Files.writeString(freezer, "FROZEN");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!Files.readString(freezer).strip().equals("FROZEN") && System.nanoTime() < deadline) Thread.sleep(50);
+        try {
+            for (String pid : Files.readAllLines(Path.of("/sys/fs/cgroup/pids/boxwood", box.id(), "cgroup.procs"))) {
+                String comm;
+                try {
+                    comm = Files.readString(Path.of("/proc", pid.strip(), "comm")).strip();
+                } catch (java.io.IOException gone) {
+                    continue;
+                }
+                if (!comm.equals("java") && !comm.equals("tini")) {
+                    ProcessHandle.of(Long.parseLong(pid.strip())).ifPresent(ProcessHandle::destroyForcibly);
+                }
+            }
+        } finally {
+            Files.writeString(freezer, "THAWED");
+        }
+    }
+
     static String cgroup(Box box) {
         return "/boxwood/" + box.id();
     }
@@ -93,27 +118,29 @@ class HostileWorkloadTest {
         Box spinner = victim(1, 256, 256);
         ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
         try {
-            // Each bomb is bounded in time (timeout -s KILL) so the suite stays short whatever the outcome.
-            // The fork bomb runs in a session of its own for 15 s, timed and killed with shell builtins only (no
-            // fork is possible while it runs). Its stream is not waited for: while the bomb holds every pid the
-            // agent's JVM cannot start threads either and may never finish that stream (SECURITY.md, known limits);
-            // the sandbox is killed once the limit is seen to hold.
-            pool.submit(() -> h.run(forker, "root", "mkfifo /tmp/w && exec 9<>/tmp/w; "
-                    + "setsid bash -c 'echo $$ > /tmp/bomb; f(){ f|f& }; f' >/dev/null 2>&1 & "
-                    + "read -t 15 -u 9; read pg < /tmp/bomb; for i in 1 2 3 4 5; do kill -KILL -- -$pg; read -t 1 -u 9; done;"
-                    + " echo done"));
+            // The memory and CPU bombs are bounded in time (timeout -s KILL) so the suite stays short.
+            // The fork bomb runs until the test, as the host, ends it (killing from inside is unreliable while
+            // it forks). Its stream must then end and the agent take new commands: the agent's JVM could not start
+            // threads during the bomb either, and once could not recover (SECURITY.md).
+            var fork = pool.submit(() -> h.run(forker, "root",
+                    "timeout -s KILL 20 bash -c 'f(){ f|f& }; f' >/dev/null 2>&1; echo done"));
             var eat = pool.submit(() -> h.run(eater, "user", "timeout -s KILL 60 python3 -c '\na=[]\nwhile True: "
-                    + "a.append(bytearray(16 << 20))\n' >/dev/null 2>&1; echo rc=$?"));
+                    + "a.append(bytearray(16 << 20))\n' >/dev/null 2>&1; echo rc=$? after=$SECONDS"));
             // Six spinners on a 1-CPU sandbox; the command waits for them (the agent ends a command's children).
+            long cpuBefore = Cgroups.readLong("cpuacct", cgroup(spinner), "cpuacct.usage");
+            long wallBefore = System.nanoTime();
             var spin = pool.submit(() -> h.run(spinner, "user", "for i in 1 2 3 4 5 6; do timeout 20 sh -c "
                     + "'while :; do :; done' & done; wait; echo spun"));
             // While all three run, the neighbour and the API answer.
             neighbourAndApiAnswer();
             assertThat(spin.get(5, TimeUnit.MINUTES).stdout()).contains("spun");
+            long cpuUsed = Cgroups.readLong("cpuacct", cgroup(spinner), "cpuacct.usage") - cpuBefore;
+            long wall = System.nanoTime() - wallBefore;
 
-            assertThat(eat.get(5, TimeUnit.MINUTES).stdout()).as("SIGKILL from the memory cgroup's OOM killer")
-                    .contains("rc=137");
-            assertThat(Cgroups.readStat("memory", cgroup(eater), "memory.oom_control", "oom_kill")).isPositive();
+            String eaten = eat.get(5, TimeUnit.MINUTES).stdout();
+            assertThat(eaten).as("SIGKILL from the memory cgroup's OOM killer").contains("rc=137");
+            assertThat(Cgroups.readStat("memory", cgroup(eater), "memory.oom_control", "oom_kill"))
+                    .as("OOM kills in the eater (its command said %s)", eaten.strip()).isPositive();
             assertThat(Cgroups.readLong("memory", cgroup(eater), "memory.max_usage_in_bytes"))
                     .isLessThanOrEqualTo(256L << 20);
 
@@ -124,20 +151,26 @@ class HostileWorkloadTest {
             assertThat(Cgroups.readStat("pids", cgroup(forker), "pids.events", "max")).as("forks refused at the limit")
                     .isPositive();
             assertThat(Cgroups.readLong("pids", cgroup(forker), "pids.current")).isLessThanOrEqualTo(PIDS);
-            kill(forker);
+            endBomb(forker);
+            assertThat(fork.get(3, TimeUnit.MINUTES).status()).as("the bomb's command ended by its kill")
+                    .isNotBlank();
+            assertThat(h.sh(forker, "echo survived")).isEqualTo("survived");
 
             assertThat(Cgroups.readLong("cpu", cgroup(spinner), "cpu.cfs_quota_us")).isEqualTo(100_000);
-            assertThat(Cgroups.readStat("cpu", cgroup(spinner), "cpu.stat", "nr_throttled"))
-                    .as("six spinning shells are held to one CPU").isPositive();
+            // A bound, not a timing: whatever the machine's load, six spinners got at most one CPU's worth of time
+            // (on this 2-CPU host they would take both without the quota). Throttling itself shows only when the
+            // host is idle enough for them to reach the quota, so it is not asserted.
+            assertThat(cpuBefore).isNotNegative();
+            assertThat(cpuUsed).as("CPU ns used in %d ns of wall time", wall).isPositive()
+                    .isLessThanOrEqualTo(wall + wall / 10 + 300_000_000L);
             neighbourAndApiAnswer();
             // The victims themselves survive their bombs: their agents still run commands.
             assertThat(h.sh(eater, "echo survived")).isEqualTo("survived");
             assertThat(h.sh(spinner, "echo survived")).isEqualTo("survived");
         } finally {
             // Killing the sandboxes ends whatever stream is still open; nothing is waited for.
-            h.api("DELETE", "/sandboxes/" + forker.id(), key, null);
-            kill(eater);
-            kill(spinner);
+            // (Not asserted here, so a failure above is not hidden by one here.)
+            for (Box box : List.of(forker, eater, spinner)) h.api("DELETE", "/sandboxes/" + box.id(), key, null);
             pool.shutdownNow();
         }
     }
