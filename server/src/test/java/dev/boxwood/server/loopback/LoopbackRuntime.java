@@ -30,7 +30,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * job: the tests that use it are about the API, lifecycle and routing, not the sandbox itself.
  */
 public final class LoopbackRuntime implements SandboxRuntime {
-    private static final AtomicInteger NEXT_ADDRESS = new AtomicInteger(1);
+    /** Starts anywhere in the 62500 addresses: test JVMs running at the same time then rarely pick the same one. */
+    private static final AtomicInteger NEXT_ADDRESS =
+            new AtomicInteger(java.util.concurrent.ThreadLocalRandom.current().nextInt(62_500));
 
     /** One fake sandbox; {@code accessToken} is what {@code /init} delivered. */
     public static final class Box {
@@ -76,9 +78,18 @@ public final class LoopbackRuntime implements SandboxRuntime {
             }
         }
         try {
-            int n = NEXT_ADDRESS.getAndIncrement();
-            InetAddress address = InetAddress.getByName("127.99." + (n / 250 % 250) + "." + (n % 250 + 1));
-            HttpServer server = HttpServer.create(new InetSocketAddress(address, dev.boxwood.protocol.Ports.AGENT), 64);
+            InetAddress address = null;
+            HttpServer server = null;
+            // Another test JVM may hold an address: take the next one.
+            for (int attempt = 0; server == null; attempt++) {
+                int n = NEXT_ADDRESS.getAndIncrement();
+                address = InetAddress.getByName("127.99." + (n / 250 % 250) + "." + (n % 250 + 1));
+                try {
+                    server = HttpServer.create(new InetSocketAddress(address, dev.boxwood.protocol.Ports.AGENT), 64);
+                } catch (java.net.BindException e) {
+                    if (attempt >= 50) throw e;
+                }
+            }
             server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
             Box box = new Box(spec.sandboxId(), spec, server, address, "init-" + spec.sandboxId());
             server.createContext("/", ex -> serve(box, ex));

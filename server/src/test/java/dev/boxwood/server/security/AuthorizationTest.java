@@ -196,10 +196,19 @@ class AuthorizationTest {
         assertThat(missing).as("route words in ApiHandler without a row in AuthorizationTest.ROUTES").isEmpty();
     }
 
-    /** Lower-case literals in {@code case "..."} labels and {@code s[i].equals("...")} tests of ApiHandler. */
+    /**
+     * Lower-case literals in {@code case "..."} labels and {@code s[i].equals("...")} tests of ApiHandler and of the
+     * route classes it delegates to ({@code api/*Routes.java}).
+     */
     static Set<String> routeWords() throws IOException {
-        Path source = home().resolve("server/src/main/java/dev/boxwood/server/api/ApiHandler.java");
-        String text = Files.readString(source);
+        Path api = home().resolve("server/src/main/java/dev/boxwood/server/api");
+        StringBuilder all = new StringBuilder(Files.readString(api.resolve("ApiHandler.java")));
+        try (var files = Files.list(api)) {
+            for (Path p : files.filter(p -> p.getFileName().toString().endsWith("Routes.java")).toList()) {
+                all.append('\n').append(Files.readString(p));
+            }
+        }
+        String text = all.toString();
         Set<String> words = new TreeSet<>();
         Matcher cases = Pattern.compile("case\\s+((?:\"[^\"]*\"\\s*,?\\s*)+)->").matcher(text);
         while (cases.find()) {
