@@ -80,7 +80,13 @@ public final class WarmPools implements AutoCloseable {
         if (pool == null || closed || cpus != this.cpus || memoryMB != this.memoryMB || diskMB != this.diskMB) {
             return Optional.empty();
         }
-        RunningSandbox sandbox = pool.ready.pollFirst();
+        RunningSandbox sandbox;
+        // A pooled sandbox whose agent died while it waited (tini exits with it) is dropped, not handed out.
+        while ((sandbox = pool.ready.pollFirst()) != null && !ProcessHandle.of(sandbox.pid()).map(ProcessHandle::isAlive).orElse(false)) {
+            String dead = sandbox.sandboxId();
+            LOG.warn("pooled sandbox {} died while it waited; destroying it", dead);
+            Thread.ofVirtual().name("boxwood-pool-drop-" + dead).start(() -> destroy(dead));
+        }
         refill(pool);
         if (sandbox != null) LOG.info("sandbox {} claimed from the {} pool", sandbox.sandboxId(), template);
         return Optional.ofNullable(sandbox);
