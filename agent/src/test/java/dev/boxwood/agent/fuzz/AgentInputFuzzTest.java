@@ -76,7 +76,7 @@ class AgentInputFuzzTest {
                 .map(p -> p.length() > 5000 ? p.substring(0, 5000) : p);
     }
 
-    @Property(tries = 300)
+    @Property(tries = 200)
     void filesystemServiceAnswersArbitraryPathsWithoutInternalErrors(@ForAll("paths") String path) throws Exception {
         for (String method : List.of("Stat", "ListDir")) {
             String body = method.equals("ListDir") ? "{\"path\":" + json(path) + ",\"depth\":1}" : "{\"path\":" + json(path) + "}";
@@ -89,7 +89,7 @@ class AgentInputFuzzTest {
         }
     }
 
-    @Property(tries = 300)
+    @Property(tries = 200)
     void filesDownloadAnswersArbitraryPathsWithoutServerErrors(@ForAll("paths") String path) throws Exception {
         HttpResponse<String> r = c.http().send(HttpRequest.newBuilder(URI.create(c.base() + "/files?path=" + enc(path)
                         + "&username=user")).header("X-Access-Token", TestAgent.ACCESS_TOKEN).GET().build(),
@@ -112,7 +112,7 @@ class AgentInputFuzzTest {
         return piece.list().ofMaxSize(14).map(parts -> String.join("", parts).getBytes(StandardCharsets.UTF_8));
     }
 
-    @Property(tries = 200)
+    @Property(tries = 150)
     void mangledMultipartUploadsAreRefusedOrWrittenWhereAsked(@ForAll("multipartBodies") byte[] body,
                                                               @ForAll("boundaries") String contentType) throws Exception {
         Path target = scratch.resolve("upload.bin");
@@ -158,7 +158,7 @@ class AgentInputFuzzTest {
                         .as((i, ch) -> new Tamper("signature-char", i + ":" + ch)));
     }
 
-    @Property(tries = 300)
+    @Property(tries = 200)
     void aSignedUrlWorksOnlyForExactlyWhatWasSigned(@ForAll("tampers") Tamper t) throws Exception {
         long expiry = Instant.now().getEpochSecond() + 600;
         String path = readable.toString();
@@ -217,7 +217,7 @@ class AgentInputFuzzTest {
     }
 
     /** Garbage bodies and content types on a Connect route that starts nothing: Connect errors, never a 500. */
-    @Property(tries = 200)
+    @Property(tries = 150)
     void garbageConnectBodiesGetConnectErrors(@ForAll byte[] body,
                                               @ForAll("connectTypes") String type) throws Exception {
         ConnectClient.Reply r = c.unaryRaw("filesystem.Filesystem/Stat", type, body,
