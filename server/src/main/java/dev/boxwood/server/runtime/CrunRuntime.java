@@ -462,13 +462,52 @@ public final class CrunRuntime implements SandboxRuntime {
     public void pause(String sandboxId) {
         synchronized (lockFor(sandboxId)) {
             SandboxRecords.freeze(sandboxId, true, this::crun);
+            awaitFreezer(sandboxId, true);
         }
     }
 
     @Override
     public void resume(String sandboxId) {
         synchronized (lockFor(sandboxId)) {
+            awaitFreezer(sandboxId, false);
             SandboxRecords.freeze(sandboxId, false, this::crun);
+        }
+    }
+
+    /**
+     * Drives the v1 freezer to FROZEN or THAWED and waits until it is there. A cgroup stays FREEZING while a task is
+     * in uninterruptible sleep (page reclaim of a large working set), and crun then reports the container as running:
+     * a pause must not be recorded half done, and a resume must thaw such a cgroup although crun sees nothing to do.
+     * A pause that cannot complete is undone.
+     */
+    private static void awaitFreezer(String id, boolean frozen) {
+        Path state = Path.of("/sys/fs/cgroup/freezer" + cgroupPath(id), "freezer.state");
+        if (!Files.exists(state)) {
+            return; // no v1 freezer here: crun's word is all there is
+        }
+        String want = frozen ? "FROZEN" : "THAWED";
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        try {
+            while (true) {
+                String now = Files.readString(state).strip(); // reading re-checks a FREEZING cgroup
+                if (now.equals(want)) {
+                    return;
+                }
+                if (System.nanoTime() > deadline) {
+                    if (frozen) {
+                        Files.writeString(state, "THAWED");
+                        throw new RuntimeFailure("sandbox " + id + " could not be frozen (" + now + "); it runs on");
+                    }
+                    throw new RuntimeFailure("sandbox " + id + " could not be thawed (" + now + ")");
+                }
+                Files.writeString(state, want);
+                Thread.sleep(10);
+            }
+        } catch (IOException e) {
+            throw new RuntimeFailure("sandbox " + id + ": freezer: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RuntimeFailure("interrupted while changing the freezer of sandbox " + id, e);
         }
     }
 
