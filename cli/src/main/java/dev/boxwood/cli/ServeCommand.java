@@ -92,6 +92,14 @@ final class ServeCommand implements Callable<Integer> {
                     + " 429 (default: ${DEFAULT-VALUE})")
     int maxProxiedPerSandbox;
 
+    @Option(names = "--paused-retention-hours", defaultValue = "24",
+            description = "How long a paused sandbox is kept before it is removed (default: ${DEFAULT-VALUE})")
+    int pausedRetentionHours;
+
+    @Option(names = "--snapshot-quota-mb", defaultValue = "10240",
+            description = "Snapshot storage per team; a snapshot beyond it is refused with 403 (default: ${DEFAULT-VALUE})")
+    long snapshotQuotaMB;
+
     @Override
     public Integer call() throws Exception {
         String refusal = dev.boxwood.server.auth.BindPolicy.refusal(bind, tls, insecurePublic);
@@ -101,6 +109,10 @@ final class ServeCommand implements Callable<Integer> {
         }
         if (!runtime.equals("crun") && !runtime.equals("runsc")) {
             System.err.println("boxwood serve: unknown runtime '" + runtime + "' (expected crun or runsc)");
+            return 2;
+        }
+        if (pausedRetentionHours < 1 || snapshotQuotaMB < 0) {
+            System.err.println("boxwood serve: --paused-retention-hours must be at least 1 and --snapshot-quota-mb 0 or more");
             return 2;
         }
         if (maxLifetimeHours < 1) {
@@ -141,6 +153,7 @@ final class ServeCommand implements Callable<Integer> {
                 .rateLimit(rateLimit, rateLimitBurst)
                 .insecurePublicBind(insecurePublic)
                 .pools(dev.boxwood.server.pool.PoolSizes.parse(pool))
+                .pausedRetention(Duration.ofHours(pausedRetentionHours)).snapshotQuotaBytes(snapshotQuotaMB << 20)
                 .ingress(new dev.boxwood.server.router.IngressConfig(tls, abs(tlsCert), abs(tlsKey), maxProxiedPerSandbox))
                 .defaults(Math.min(defaults.defaultCpuCount(), cpus), Math.min(defaults.defaultMemoryMB(), maxMemoryMB),
                         Math.min(defaults.defaultDiskMB(), maxDiskMB))

@@ -67,6 +67,7 @@ public final class Snapshots {
         if (name != null && store.byName(team.id(), name).isPresent()) {
             throw new ApiException(409, "a snapshot named '" + name + "' already exists");
         }
+        collectForks();
         return capture(team, sandboxId, name, false);
     }
 
@@ -136,6 +137,7 @@ public final class Snapshots {
 
     /** The team's snapshots (forks' hidden ones left out), oldest first, filtered by sandbox and name when given. */
     public List<Snapshot> list(Team team, String sandboxId, String name) {
+        collectForks();
         return store.ofTeam(team.id()).stream().filter(s -> !s.fork())
                 .filter(s -> sandboxId == null || sandboxId.isEmpty() || s.sandboxId().equals(sandboxId))
                 .filter(s -> name == null || name.isEmpty() || name.equals(s.name()) || name.equals(s.id()))
