@@ -105,6 +105,7 @@ final class EgressProxy implements AutoCloseable {
             upstream.getOutputStream().write(head);
             pipe(client, upstream);
         } catch (IOException | RuntimeException e) {
+            LOG.info("sandbox {}: {} connection dropped: {}", sandboxId, port == 443 ? "TLS" : "HTTP", e.toString());
             close(client);
             close(upstream);
         }

@@ -74,7 +74,8 @@ public final class UpstreamResolver {
         }
         Message query = Message.newQuery(Record.newRecord(name, Type.A, DClass.IN));
         IOException last = new IOException("no upstream resolver configured");
-        for (InetSocketAddress server : servers) {
+        // each server twice: one lost UDP datagram must not fail a connection
+        for (InetSocketAddress server : java.util.stream.Stream.concat(servers.stream(), servers.stream()).toList()) {
             try {
                 SimpleResolver resolver = new SimpleResolver(server);
                 resolver.setTimeout(TIMEOUT);

@@ -158,6 +158,17 @@ class EgressTest {
 
     @Test
     @Order(7)
+    void rulesHoldAcrossPauseAndResume() {
+        rules(false, List.of(C, "allowed.test"), List.of());
+        runtime.pause(id);
+        runtime.resume(id);
+        assertThat(probe("http", C, 8080, "")).contains("hello " + C);
+        assertThat(probe("http", A, 8080, "")).startsWith("FAIL");
+        assertThat(probe("http", "allowed.test", 80, "")).contains("hello " + A + ":80");
+    }
+
+    @Test
+    @Order(8)
     void rulesAndTheProxySurviveARestartOfTheServerProcess() throws Exception {
         rules(false, List.of(C, "allowed.test"), List.of());
         // A restarted server: this process's listeners are gone, the kernel's rules stay; a new runtime reattaches

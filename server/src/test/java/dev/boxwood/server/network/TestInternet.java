@@ -17,14 +17,17 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * routes send exactly those /32s to it; nothing is ever sent to an address outside this machine.
  */
 final class TestInternet implements AutoCloseable {
-    static final String A = "203.0.113.10";
-    static final String B = "203.0.113.11";
-    static final String C = "198.51.100.10";
-    static final String DNS = "198.51.100.53";
-    static final String PRIVATE = "10.251.252.2";
+    /** Per test JVM, so that two test runs on one host (other engineers' suites) never share addresses or names. */
+    private static final int K = (int) (ProcessHandle.current().pid() % 40);
+    static final String A = "203.0.113." + (10 + 2 * K);
+    static final String B = "203.0.113." + (11 + 2 * K);
+    static final String C = "198.51.100." + (10 + K);
+    static final String DNS = "198.51.100." + (100 + K);
+    private static final String LINK = "10.251." + (200 + K) + ".";
+    static final String PRIVATE = LINK + "2";
     static final List<String> ROUTED = List.of(A, B, C, DNS);
-    private static final String NETNS = "bwtest-egress";
-    private static final String HOST_IF = "bwte0";
+    private static final String NETNS = "bwtest-egress-" + K;
+    private static final String HOST_IF = "bwte" + K;
 
     /** Connects from inside a sandbox; prints "REPLY <status line> <body>" or "FAIL <error>". */
     static final String PROBE = """
@@ -64,9 +67,9 @@ final class TestInternet implements AutoCloseable {
             routes.append("route add ").append(a).append("/32 via ").append(PRIVATE).append('\n');
         }
         HostCommand.check(List.of("ip", "-batch", "-"), "netns add " + NETNS + "\nlink add " + HOST_IF
-                + " type veth peer name eth0 netns " + NETNS + "\naddr add 10.251.252.1/24 dev " + HOST_IF
+                + " type veth peer name eth0 netns " + NETNS + "\naddr add " + LINK + "1/24 dev " + HOST_IF
                 + "\nlink set " + HOST_IF + " up\n");
-        HostCommand.check(List.of("ip", "-n", NETNS, "-batch", "-"), inside + "route add default via 10.251.252.1\n");
+        HostCommand.check(List.of("ip", "-n", NETNS, "-batch", "-"), inside + "route add default via " + LINK + "1\n");
         HostCommand.check(List.of("ip", "-batch", "-"), routes.toString());
         // Every test address must be routed to the test namespace before anything is sent to it.
         for (String a : ROUTED) {
