@@ -33,6 +33,8 @@ class EgressApiTest {
     TestInternet internet;
     SandboxDirs dirs;
     CrunRuntime runtime;
+    /** Every runtime made (one per server start): each trains the agent's start-up cache in the background. */
+    final List<CrunRuntime> runtimes = new java.util.ArrayList<>();
     BoxwoodServer server;
     String key;
 
@@ -54,16 +56,25 @@ class EgressApiTest {
         runtime = new CrunRuntime(new CrunRuntime.Config(dirs.data(), dirs.run(), Path.of(System.getProperty("java.home")), agentJar(),
                 null, 512, true, Duration.ofSeconds(60)));
         runtime.network().useResolvers(TestInternet.resolvers());
+        runtimes.add(runtime);
         server = new BoxwoodServer(Config.builder().dataDir(dirs.data()).port(0).defaults(1, 256, 512).build(), runtime).start();
     }
 
     @AfterAll
     void tearDown() {
         if (server != null) server.close();
+        for (CrunRuntime r : runtimes) {
+            try {
+                // a training sandbox cut off by the directories' removal would leave its firewall chains behind
+                r.startupCache().awaitBuilt();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         if (runtime != null) {
             for (String id : runtime.leftovers()) runtime.destroy(id);
-            runtime.network().close();
         }
+        runtimes.forEach(r -> r.network().close());
         if (internet != null) internet.close();
         if (dirs != null) dirs.remove();
     }
