@@ -54,12 +54,18 @@ class PauseResumeTest {
 
     long counter(String id) throws Exception {
         Path file = real.dataDir.resolve("sandboxes").resolve(id).resolve("disk/upper/tmp/counter");
-        for (int i = 0; i < 50; i++) {
+        for (int i = 0; i < 300; i++) { // a busy machine may take a while to start the loop
             String text = Files.exists(file) ? Files.readString(file).strip() : "";
             if (!text.isEmpty()) return Long.parseLong(text);
             Thread.sleep(100);
         }
         throw new AssertionError("no counter in " + id);
+    }
+
+    /** The loop runs: its counter moves past {@code before} (within 30 s on a busy machine). */
+    void awaitAdvance(String id, long before) throws Exception {
+        for (int i = 0; i < 300 && counter(id) <= before; i++) Thread.sleep(100);
+        assertThat(counter(id)).isGreaterThan(before);
     }
 
     String state(BoxwoodServer server, String key, String id) throws Exception {
@@ -77,6 +83,7 @@ class PauseResumeTest {
             String content = java.util.Base64.getEncoder().encodeToString(payload);
             assertThat(agent(server, id, "POST", "/files?path=/home/user/kept.txt", token, content).statusCode()).isEqualTo(200);
             String pid = startCounter(id);
+            counter(id); // the loop has started before the freeze
 
             json(real.call(server, "POST", "/sandboxes/" + id + "/pause", key, "{}"), 204);
             assertThat(real.call(server, "POST", "/sandboxes/" + id + "/pause", key, null).statusCode()).isEqualTo(409);
@@ -104,9 +111,7 @@ class PauseResumeTest {
             HttpResponse<String> read = agent(server, id, "GET", "/files?path=/home/user/kept.txt", token, null);
             assertThat(read.statusCode()).isEqualTo(200);
             assertThat(read.body()).isEqualTo(content);
-            long before = counter(id);
-            Thread.sleep(600);
-            assertThat(counter(id)).isGreaterThan(before);
+            awaitAdvance(id, counter(id));
             assertThat(real.runtime.crun.exec(id, List.of("kill", "-0", pid)).ok()).isTrue();
 
             // Ten cycles through the v1 resume endpoint; resuming a running sandbox is a conflict.
@@ -117,9 +122,7 @@ class PauseResumeTest {
                 assertThat(resumed.get("sandboxID").asText()).isEqualTo(id);
             }
             assertThat(agent(server, id, "GET", "/files?path=/home/user/kept.txt", token, null).body()).isEqualTo(content);
-            before = counter(id);
-            Thread.sleep(600);
-            assertThat(counter(id)).isGreaterThan(before);
+            awaitAdvance(id, counter(id));
 
             // Killing a paused sandbox removes everything.
             json(real.call(server, "POST", "/sandboxes/" + id + "/pause", key, null), 204);
@@ -192,8 +195,7 @@ class PauseResumeTest {
             assertThat(counter(id)).isEqualTo(frozenAt);
             json(real.call(second, "POST", "/v2/sandboxes/" + id + "/connect", key, "{}"), 201);
             assertThat(agent(second, id, "GET", "/files?path=/home/user/a.txt", token, null).body()).isEqualTo("across restarts");
-            Thread.sleep(600);
-            assertThat(counter(id)).isGreaterThan(frozenAt);
+            awaitAdvance(id, frozenAt);
         }
     }
 
