@@ -94,6 +94,15 @@ class SnapshotTest {
             assertThat(read(server, key, b, "/home/user/state.txt")).isEqualTo("from the parent");
             assertThat(read(server, key, a, "/home/user/state.txt")).isEqualTo("changed in a");
 
+            // A snapshot of a sandbox that runs from a snapshot stacks both layers (the deletion included).
+            String second = json(real.call(server, "POST", "/sandboxes/" + a + "/snapshots", key, "{}"), 201)
+                    .get("snapshotID").asText();
+            String d = create(server, key, second);
+            assertThat(read(server, key, d, "/home/user/state.txt")).isEqualTo("changed in a");
+            assertThat(real.runtime.crun.exec(d, List.of("test", "-e", "/etc/issue")).ok()).isFalse();
+            json(real.call(server, "DELETE", "/sandboxes/" + d, key, null), 204);
+            json(real.call(server, "DELETE", "/templates/" + second, key, null), 204);
+
             // Another team neither sees nor uses nor deletes it.
             assertThat(json(real.call(server, "GET", "/snapshots", other, null), 200)).isEmpty();
             assertThat(real.call(server, "POST", "/v2/sandboxes", other, "{\"templateID\":\"" + snapshotId + "\"}")
