@@ -64,6 +64,10 @@ final class ServeCommand implements Callable<Integer> {
                     + " templates not built are skipped (default: ${DEFAULT-VALUE})")
     String pool;
 
+    @Option(names = "--max-concurrent-boots", description = "Most sandboxes booting at once (creates and pool refills);"
+            + " further creates wait in a FIFO queue (default: twice the CPUs, at least 2)")
+    Integer maxConcurrentBoots;
+
     @Option(names = {"--insecure-public-bind", "--insecure-public"},
             description = "Allow a non-loopback --bind without --tls although keys and tokens then travel in clear text")
     boolean insecurePublic;
@@ -143,6 +147,10 @@ final class ServeCommand implements Callable<Integer> {
         System.setProperty("boxwood.dataDir", dataDir.toString());
         Files.createDirectories(dataDir);
         int cpus = maxCpuCount != null ? maxCpuCount : Runtime.getRuntime().availableProcessors();
+        if (maxConcurrentBoots != null && maxConcurrentBoots < 1) {
+            System.err.println("boxwood serve: --max-concurrent-boots must be at least 1");
+            return 2;
+        }
         if (cpus < 1 || maxMemoryMB < 64 || maxDiskMB < 64) {
             System.err.println("boxwood serve: sandbox maximums must be at least 1 CPU, 64 MiB memory and 64 MiB disk");
             return 2;
@@ -153,6 +161,8 @@ final class ServeCommand implements Callable<Integer> {
                 .rateLimit(rateLimit, rateLimitBurst)
                 .insecurePublicBind(insecurePublic)
                 .pools(dev.boxwood.server.pool.PoolSizes.parse(pool))
+                .maxConcurrentBoots(maxConcurrentBoots != null ? maxConcurrentBoots
+                        : dev.boxwood.server.pool.BootGate.defaultPermits())
                 .pausedRetention(Duration.ofHours(pausedRetentionHours)).snapshotQuotaBytes(snapshotQuotaMB << 20)
                 .ingress(new dev.boxwood.server.router.IngressConfig(tls, abs(tlsCert), abs(tlsKey), maxProxiedPerSandbox))
                 .defaults(Math.min(defaults.defaultCpuCount(), cpus), Math.min(defaults.defaultMemoryMB(), maxMemoryMB),

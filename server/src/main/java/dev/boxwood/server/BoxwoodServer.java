@@ -72,7 +72,7 @@ public final class BoxwoodServer implements AutoCloseable {
         Templates templates = new Templates(config.templatesDir());
         this.sandboxes = new SandboxManager(config, runtime, store, templates, new AgentClient());
         this.snapshots = new dev.boxwood.server.snapshot.Snapshots(config, database, sandboxes, runtime);
-        this.pools = warmPools(config, runtime, templates);
+        this.pools = warmPools(config, runtime, templates, sandboxes.boots());
         sandboxes.pools(pools);
 
         QueuedThreadPool threads = new QueuedThreadPool();
@@ -148,7 +148,8 @@ public final class BoxwoodServer implements AutoCloseable {
     }
 
     /** Pools for the configured templates that are built, booted with the server's default resources. */
-    private static WarmPools warmPools(Config config, SandboxRuntime runtime, Templates templates) {
+    private static WarmPools warmPools(Config config, SandboxRuntime runtime, Templates templates,
+                                       dev.boxwood.server.pool.BootGate boots) {
         java.util.Map<String, Integer> sizes = new java.util.LinkedHashMap<>();
         config.pools().forEach((name, size) -> {
             if (templates.exists(name)) sizes.merge(templates.resolve(name), size, Integer::sum);
@@ -156,7 +157,7 @@ public final class BoxwoodServer implements AutoCloseable {
         });
         return new WarmPools(runtime, sizes, Math.min(config.defaultCpuCount(), config.maxCpuCount()),
                 Math.min(config.defaultMemoryMB(), config.maxMemoryMB()), Math.min(config.defaultDiskMB(), config.maxDiskMB()),
-                SandboxManager::newSandboxId, new InterpreterReadiness(), 1);
+                SandboxManager::newSandboxId, new InterpreterReadiness(), 1, boots);
     }
 
     @Override

@@ -26,13 +26,15 @@ import java.time.Duration;
  * @param insecurePublicBind listen on a non-loopback address without TLS all the same ({@link dev.boxwood.server.auth.BindPolicy})
  * @param pausedRetention  how long a paused sandbox is kept before it is removed (E2B: paused sandboxes do not time out)
  * @param snapshotQuotaBytes most bytes of snapshots one team may keep; a snapshot beyond it is refused
+ * @param maxConcurrentBoots most sandboxes booting at once (creates and pool refills); the rest wait in a FIFO queue
  */
 public record Config(Path dataDir, String bind, int port, String domain, String runtime, Duration maxLifetime,
                      int defaultCpuCount, int defaultMemoryMB, int defaultDiskMB,
                      int maxCpuCount, int maxMemoryMB, int maxDiskMB, Duration metricsInterval,
                      double rateLimit, int rateBurst, java.util.Map<String, Integer> pools,
                      Duration pausedRetention, long snapshotQuotaBytes,
-                     dev.boxwood.server.router.IngressConfig ingress, boolean insecurePublicBind) {
+                     dev.boxwood.server.router.IngressConfig ingress, boolean insecurePublicBind,
+                     int maxConcurrentBoots) {
 
     public static final String DEFAULT_DATA_DIR = "/var/lib/boxwood";
 
@@ -72,6 +74,7 @@ public record Config(Path dataDir, String bind, int port, String domain, String 
         private boolean insecurePublicBind;
         private Duration pausedRetention = Duration.ofHours(24);
         private long snapshotQuotaBytes = 10L << 30;
+        private int maxConcurrentBoots = dev.boxwood.server.pool.BootGate.defaultPermits();
 
         public Builder dataDir(Path v) { dataDir = v; return this; }
         public Builder bind(String v) { bind = v; return this; }
@@ -103,11 +106,12 @@ public record Config(Path dataDir, String bind, int port, String domain, String 
         public Builder insecurePublicBind(boolean v) { insecurePublicBind = v; return this; }
         public Builder pausedRetention(Duration v) { pausedRetention = v; return this; }
         public Builder snapshotQuotaBytes(long v) { snapshotQuotaBytes = v; return this; }
+        public Builder maxConcurrentBoots(int v) { maxConcurrentBoots = v; return this; }
 
         public Config build() {
             return new Config(dataDir, bind, port, domain, runtime, maxLifetime, defaultCpuCount, defaultMemoryMB,
                     defaultDiskMB, maxCpuCount, maxMemoryMB, maxDiskMB, metricsInterval, rateLimit, rateBurst, pools,
-                    pausedRetention, snapshotQuotaBytes, ingress, insecurePublicBind);
+                    pausedRetention, snapshotQuotaBytes, ingress, insecurePublicBind, maxConcurrentBoots);
         }
     }
 

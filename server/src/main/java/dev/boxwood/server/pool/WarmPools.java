@@ -26,7 +26,8 @@ import org.slf4j.LoggerFactory;
  * it as a leftover with no row. Each one is handed out at most once (one atomic poll of a deque).
  *
  * <p>Refills run in the background on virtual threads, at most {@code bootConcurrency} boots at a time across all
- * pools, so they never take more than that share of the machine from cold creates; a claim never waits for a refill.
+ * pools, and each takes a slot of the server's {@link BootGate} at refill priority: a cold create waiting for a slot
+ * goes first, so refills never queue ahead of creates; a claim never waits for a refill.
  */
 public final class WarmPools implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(WarmPools.class);
@@ -39,6 +40,7 @@ public final class WarmPools implements AutoCloseable {
     private final int memoryMB;
     private final int diskMB;
     private final Semaphore boots;
+    private final BootGate gate;
     private final Map<String, Pool> pools = new LinkedHashMap<>();
     private final Set<Thread> workers = ConcurrentHashMap.newKeySet();
     private volatile boolean started;
@@ -53,6 +55,13 @@ public final class WarmPools implements AutoCloseable {
      */
     public WarmPools(SandboxRuntime runtime, Map<String, Integer> sizes, int cpus, int memoryMB, int diskMB,
                      Supplier<String> ids, Consumer<RunningSandbox> readiness, int bootConcurrency) {
+        this(runtime, sizes, cpus, memoryMB, diskMB, ids, readiness, bootConcurrency, new BootGate(Math.max(1, bootConcurrency)));
+    }
+
+    /** As above, sharing the server's bound on concurrent boots with cold creates. */
+    public WarmPools(SandboxRuntime runtime, Map<String, Integer> sizes, int cpus, int memoryMB, int diskMB,
+                     Supplier<String> ids, Consumer<RunningSandbox> readiness, int bootConcurrency, BootGate gate) {
+        this.gate = gate;
         this.runtime = runtime;
         this.ids = ids;
         this.readiness = readiness;
@@ -127,7 +136,7 @@ public final class WarmPools implements AutoCloseable {
         boolean ok = false;
         try {
             boots.acquire();
-            try {
+            try (BootGate.Permit slot = gate.acquire(BootGate.Priority.REFILL)) {
                 if (closed) return;
                 String id = ids.get();
                 RunningSandbox sandbox;

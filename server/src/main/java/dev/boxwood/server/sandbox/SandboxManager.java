@@ -51,6 +51,7 @@ public final class SandboxManager implements AutoCloseable {
     private final Map<String, LiveSandbox> live = new ConcurrentHashMap<>();
     private final ScheduledThreadPoolExecutor scheduler;
     private volatile dev.boxwood.server.pool.WarmPools pools;
+    private final dev.boxwood.server.pool.BootGate boots;
 
     public SandboxManager(Config config, SandboxRuntime runtime, SandboxStore store, Templates templates, AgentClient agent) {
         this.config = config;
@@ -58,6 +59,7 @@ public final class SandboxManager implements AutoCloseable {
         this.store = store;
         this.templates = templates;
         this.agent = agent;
+        this.boots = new dev.boxwood.server.pool.BootGate(config.maxConcurrentBoots());
         this.scheduler = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "boxwood-lifecycle");
             t.setDaemon(true);
@@ -96,7 +98,7 @@ public final class SandboxManager implements AutoCloseable {
         RunningSandbox running = claimPooled(spec, cpus, memory, disk);
         String id = running != null ? running.sandboxId() : newSandboxId();
         String accessToken = "bxa_" + dev.boxwood.server.auth.ApiKeys.randomHex(24);
-        if (running == null) try {
+        if (running == null) try (var permit = acquireBoot()) {
             running = runtime.start(new SandboxSpec(id, spec.templateId(), cpus, memory, disk));
         } catch (RuntimeFailure e) {
             cleanUpFailed(id, e);
@@ -145,6 +147,21 @@ public final class SandboxManager implements AutoCloseable {
         dev.boxwood.server.pool.WarmPools warm = pools;
         if (warm == null || Boolean.FALSE.equals(spec.allowInternetAccess())) return null;
         return warm.claim(templates.resolve(spec.templateId()), cpus, memory, disk).orElse(null);
+    }
+
+    /** Waits for one of the bounded boot slots (creates go before pool refills); nothing is booted yet. */
+    private dev.boxwood.server.pool.BootGate.Permit acquireBoot() {
+        try {
+            return boots.acquire(dev.boxwood.server.pool.BootGate.Priority.CREATE);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SandboxError(SandboxError.Kind.FAILED, "interrupted while waiting for a boot slot", e);
+        }
+    }
+
+    /** The bound on concurrent boots, shared with the warm pools' refills. */
+    public dev.boxwood.server.pool.BootGate boots() {
+        return boots;
     }
 
     /** Warm pools create claims from first (set once by the server before it listens). */
