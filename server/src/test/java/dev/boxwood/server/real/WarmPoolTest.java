@@ -59,8 +59,12 @@ class WarmPoolTest {
     }
 
     BoxwoodServer start(Map<String, Integer> pools) {
+        return start(pools, Config.defaults().maxConcurrentBoots());
+    }
+
+    BoxwoodServer start(Map<String, Integer> pools, int maxConcurrentBoots) {
         Config config = Config.builder().dataDir(real.dataDir).port(0).metricsInterval(Duration.ofSeconds(1))
-                .defaults(1, 256, 512).pools(pools).build();
+                .defaults(1, 256, 512).pools(pools).maxConcurrentBoots(maxConcurrentBoots).build();
         return new BoxwoodServer(config, gated).start();
     }
 
@@ -182,6 +186,28 @@ class WarmPoolTest {
     }
 
     @Test
+    void sixConcurrentCreatesWithABoundOfTwoAllSucceedAndTheRuntimeNeverBootsMoreThanTwoAtOnce() throws Exception {
+        try (BoxwoodServer server = start(Map.of(), 2)) {
+            String key = server.teams().createKey(server.teams().ensureTeam("burst"));
+            List<Future<HttpResponse<String>>> creates = new ArrayList<>();
+            try (var threads = Executors.newVirtualThreadPerTaskExecutor()) {
+                for (int i = 0; i < 6; i++) {
+                    creates.add(threads.submit((Callable<HttpResponse<String>>) () ->
+                            real.call(server, "POST", "/v2/sandboxes", key, "{\"templateID\":\"base\",\"timeout\":120}")));
+                }
+            }
+            Set<String> ids = new HashSet<>();
+            for (Future<HttpResponse<String>> f : creates) ids.add(json(f.get(), 201).get("sandboxID").asText());
+            assertThat(ids).hasSize(6);
+            assertThat(gated.starts.get()).isEqualTo(6);
+            assertThat(gated.peakStarts.get()).as("runtime boots in flight at once").isBetween(1, 2);
+            assertThat(server.sandboxes().boots().peak()).isBetween(1, 2);
+            assertThat(server.sandboxes().boots().waiting()).isZero();
+            assertThat(json(real.call(server, "GET", "/v2/sandboxes", key, null), 200)).hasSize(6);
+        }
+    }
+
+    @Test
     void shutdownDestroysThePoolAndARestartDestroysAnUnclaimedSandboxAnEarlierProcessLeft() throws Exception {
         String pooled;
         try (BoxwoodServer server = start(Map.of("base", 1))) {
@@ -208,6 +234,9 @@ class WarmPoolTest {
         final SandboxRuntime inner;
         final Set<String> poolBoots = java.util.concurrent.ConcurrentHashMap.newKeySet();
         volatile CountDownLatch gate = new CountDownLatch(0);
+        final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+        final java.util.concurrent.atomic.AtomicInteger peakStarts = new java.util.concurrent.atomic.AtomicInteger();
+        final java.util.concurrent.atomic.AtomicInteger starts = new java.util.concurrent.atomic.AtomicInteger();
 
         GatedRuntime(SandboxRuntime inner) {
             this.inner = inner;
@@ -231,7 +260,14 @@ class WarmPoolTest {
                     Thread.currentThread().interrupt();
                 }
             }
-            return inner.start(spec);
+            peakStarts.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+            try {
+                RunningSandbox running = inner.start(spec);
+                starts.incrementAndGet();
+                return running;
+            } finally {
+                inFlight.decrementAndGet();
+            }
         }
 
         @Override
