@@ -161,6 +161,27 @@ public final class Interpreter implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits up to {@code timeoutMillis} for the default contexts' kernels to answer; true when all of them do. A warm
+     * pool asks this before it hands a sandbox out, so that a claim gets kernels that run code at once instead of
+     * kernels still starting (and competing with the agent for the sandbox's CPU).
+     */
+    public boolean awaitDefaultKernels(long timeoutMillis) {
+        List<CodeContext> waiting;
+        synchronized (this) {
+            waiting = List.copyOf(defaults.values());
+        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        for (CodeContext context : waiting) {
+            try {
+                awaitKernel(context, Math.max(0, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+            } catch (InterpreterException e) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     public ContextInfo createContext(String language, String cwd) throws InterpreterException {
         CodeContext context = newContext(Languages.normalise(language), cwd);
         awaitKernel(context, config.kernelStartup().toMillis());

@@ -112,7 +112,14 @@ public final class InterpreterServer implements AutoCloseable {
             String method = request.getMethod();
             try {
                 if (path.equals("/health") && HttpMethod.GET.is(method)) {
-                    json(response, callback, 200, JSON.getNodeFactory().textNode("OK"));
+                    // ?kernels=<ms>: Boxwood's warm pool waits (that long at most) for the default kernels to be up
+                    String query = request.getHttpURI().getQuery();
+                    if (query != null && query.matches("kernels=\\d{1,6}")
+                            && !interpreter.awaitDefaultKernels(Long.parseLong(query.substring("kernels=".length())))) {
+                        json(response, callback, 503, JSON.getNodeFactory().textNode("kernels starting"));
+                    } else {
+                        json(response, callback, 200, JSON.getNodeFactory().textNode("OK"));
+                    }
                 } else if (path.equals("/execute") && HttpMethod.POST.is(method)) {
                     execute(request, response, callback);
                 } else if (path.equals("/contexts") && HttpMethod.GET.is(method)) {

@@ -63,8 +63,12 @@ class WarmPoolTest {
     }
 
     BoxwoodServer start(Map<String, Integer> pools, int maxConcurrentBoots) {
+        return start(pools, maxConcurrentBoots, 256);
+    }
+
+    BoxwoodServer start(Map<String, Integer> pools, int maxConcurrentBoots, int memoryMB) {
         Config config = Config.builder().dataDir(real.dataDir).port(0).metricsInterval(Duration.ofSeconds(1))
-                .defaults(1, 256, 512).pools(pools).maxConcurrentBoots(maxConcurrentBoots).build();
+                .defaults(1, memoryMB, 512).pools(pools).maxConcurrentBoots(maxConcurrentBoots).build();
         return new BoxwoodServer(config, gated).start();
     }
 
@@ -204,6 +208,36 @@ class WarmPoolTest {
             assertThat(server.sandboxes().boots().peak()).isBetween(1, 2);
             assertThat(server.sandboxes().boots().waiting()).isZero();
             assertThat(json(real.call(server, "GET", "/v2/sandboxes", key, null), 200)).hasSize(6);
+        }
+    }
+
+    /**
+     * A pooled code-interpreter sandbox enters the pool only once its default kernels answer, so the first execute
+     * right after the claim runs at once (no retries here, unlike tests of cold sandboxes).
+     */
+    @Test
+    void aClaimedCodeInterpreterSandboxRunsCodeThroughTheInterpreterRightAfterTheClaim() throws Exception {
+        java.nio.file.Path template = RealServer.TEMPLATES.resolve("code-interpreter-v1");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(template.resolve("rootfs")),
+                "the code-interpreter-v1 template is not built");
+        Files.createSymbolicLink(real.dataDir.resolve("templates/code-interpreter-v1"), template);
+        try (BoxwoodServer server = start(Map.of("code-interpreter-v1", 1), 2, 1024)) {
+            String key = server.teams().createKey(server.teams().ensureTeam("kernels"));
+            await("the pool to fill", () -> server.pools().available().get("code-interpreter-v1") == 1);
+            String pooled = server.pools().pooledIds().getFirst();
+            // Straight to the pooled sandbox (it is not routable yet): its kernels are up already, no waiting (0 ms).
+            java.net.URI interpreter = real.runtime.reattach(pooled).orElseThrow().uri(dev.boxwood.protocol.Ports.INTERPRETER);
+            assertThat(real.http.send(java.net.http.HttpRequest.newBuilder(interpreter.resolve("/health?kernels=0")).build(),
+                    HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+            String id = create(server, key, "{\"templateID\":\"code-interpreter-v1\",\"timeout\":120,"
+                    + "\"envVars\":{\"GREETING\":\"from-claim\"}}");
+            assertThat(id).isEqualTo(pooled);
+            String token = json(real.call(server, "GET", "/sandboxes/" + id, key, null), 200).get("envdAccessToken").asText();
+            String body = JSON.writeValueAsString(Map.of("code", "import os\nstr(6 * 7) + os.environ['GREETING']"));
+            HttpResponse<String> r = real.call(server, "POST", "/execute", null, body, "E2b-Sandbox-Id", id,
+                    "E2b-Sandbox-Port", "49999", "X-Access-Token", token, "Content-Type", "application/json");
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            assertThat(r.body()).contains("42from-claim").doesNotContain("\"type\":\"error\"");
         }
     }
 
