@@ -213,6 +213,12 @@ public final class Firewall {
         HostCommand.run(List.of("nft", "delete", "chain", "inet", "boxwood", net.natChain()));
     }
 
+    /** Deletes a dead sandbox's chains; a chain some map still jumps to is refused by nft and stays. */
+    public void removeOrphanChains(String sandboxId) {
+        HostCommand.run(List.of("nft", "delete", "chain", "inet", "boxwood", "sb_" + sandboxId));
+        HostCommand.run(List.of("nft", "delete", "chain", "inet", "boxwood", "nat_" + sandboxId));
+    }
+
     /** Every per-sandbox chain name in the table, to find leftovers. */
     public List<String> sandboxChains() {
         HostCommand.Result result = HostCommand.run(List.of("nft", "list", "chains", "inet"));

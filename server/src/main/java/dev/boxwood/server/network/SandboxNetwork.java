@@ -147,9 +147,25 @@ public final class SandboxNetwork implements AutoCloseable {
             throw new RuntimeFailure("cannot prepare host networking: " + e.getMessage(), e);
         }
         firewall.install();
+        removeOrphanChains();
         for (String id : recordedSandboxes()) {
             find(id).ifPresent(net -> pool.reserve(net.slot()));
             find(id).ifPresent(TrafficLimits::reapply);
+        }
+    }
+
+    /**
+     * A process that died while a sandbox was booting (a test JVM, the start-up cache's training sandbox cut off at
+     * exit) can leave that sandbox's chains behind. They are empty and unreferenced, so harmless, but they pile up in
+     * the table every server shares. The namespace is pinned before any chain is made and dropped after both are
+     * gone, so a chain whose namespace is missing belongs to no live sandbox of any Boxwood process on this host.
+     */
+    private void removeOrphanChains() {
+        for (String chain : firewall.sandboxChains()) {
+            String id = chain.substring("sb_".length());
+            if (!Files.exists(Path.of("/run/netns", NETNS_PREFIX + id))) {
+                firewall.removeOrphanChains(id);
+            }
         }
     }
 

@@ -64,4 +64,24 @@ class CleanupTest extends RealSandboxes {
         }
         assertThat(runtime.network().traces()).isEmpty();
     }
+
+    @Test
+    void hostSetUpRemovesChainsADeadProcessLeftButKeepsLiveOnes() throws Exception {
+        String live = TestSandboxes.newId();
+        String dead = TestSandboxes.newId();
+        runtime.start(TestSandboxes.spec(live));
+        try {
+            // what a process killed between pinning a sandbox's namespace and removing its chains leaves behind
+            HostCommand.check(List.of("nft", "-f", "-"), """
+                    add chain inet boxwood sb_%1$s
+                    add chain inet boxwood nat_%1$s
+                    """.formatted(dead));
+            runtime.network().prepareHost();
+            String nft = HostCommand.check(List.of("nft", "list", "table", "inet", "boxwood"));
+            assertThat(nft).doesNotContain("sb_" + dead).doesNotContain("nat_" + dead).contains("sb_" + live);
+            assertThat(runtime.exec(live, List.of("true")).ok()).isTrue();
+        } finally {
+            runtime.destroy(live);
+        }
+    }
 }
