@@ -65,7 +65,7 @@ final class ServeCommand implements Callable<Integer> {
     String pool;
 
     @Option(names = "--max-concurrent-boots", description = "Most sandboxes booting at once (creates and pool refills);"
-            + " further creates wait in a FIFO queue (default: twice the CPUs, at least 2)")
+            + " further creates wait in a FIFO queue (default: the number of CPUs, at least 2)")
     Integer maxConcurrentBoots;
 
     @Option(names = {"--insecure-public-bind", "--insecure-public"},
