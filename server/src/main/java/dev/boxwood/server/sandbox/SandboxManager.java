@@ -95,9 +95,10 @@ public final class SandboxManager implements AutoCloseable {
         int cpus = resource(spec.cpuCount(), config.defaultCpuCount(), config.maxCpuCount(), "cpuCount");
         int memory = resource(spec.memoryMB(), config.defaultMemoryMB(), config.maxMemoryMB(), "memoryMB");
         int disk = resource(spec.diskSizeMB(), config.defaultDiskMB(), config.maxDiskMB(), "diskSizeMB");
-        RunningSandbox running = claimPooled(spec, cpus, memory, disk);
-        String id = running != null ? running.sandboxId() : newSandboxId();
         String accessToken = "bxa_" + dev.boxwood.server.auth.ApiKeys.randomHex(24);
+        RunningSandbox running = claimPooled(spec, cpus, memory, disk, egress, accessToken);
+        boolean initialised = running != null;
+        String id = running != null ? running.sandboxId() : newSandboxId();
         if (running == null) try (var permit = acquireBoot()) {
             running = runtime.start(new SandboxSpec(id, spec.templateId(), cpus, memory, disk));
         } catch (RuntimeFailure e) {
@@ -107,7 +108,7 @@ public final class SandboxManager implements AutoCloseable {
             cleanUpFailed(id, e);
             throw new SandboxError(SandboxError.Kind.FAILED, "failed to start sandbox: internal error", e);
         }
-        try {
+        if (!initialised) try {
             runtime.applyEgress(id, egress);
             agent.init(running, accessToken, spec.envVars());
         } catch (RuntimeException e) {
@@ -143,10 +144,22 @@ public final class SandboxManager implements AutoCloseable {
      * A warm sandbox of the request's template and resources, personalised below exactly like a cold one; null when
      * there is no pool or it is empty. Requests with network restrictions always boot cold.
      */
-    private RunningSandbox claimPooled(CreateSpec spec, int cpus, int memory, int disk) {
+    private RunningSandbox claimPooled(CreateSpec spec, int cpus, int memory, int disk,
+                                       dev.boxwood.server.network.EgressRules egress, String accessToken) {
         dev.boxwood.server.pool.WarmPools warm = pools;
         if (warm == null || Boolean.FALSE.equals(spec.allowInternetAccess())) return null;
-        return warm.claim(templates.resolve(spec.templateId()), cpus, memory, disk).orElse(null);
+        RunningSandbox pooled = warm.claim(templates.resolve(spec.templateId()), cpus, memory, disk).orElse(null);
+        if (pooled == null) return null;
+        try {
+            runtime.applyEgress(pooled.sandboxId(), egress);
+            agent.init(pooled, accessToken, spec.envVars());
+            return pooled;
+        } catch (RuntimeException e) {
+            // A pooled sandbox that cannot be personalised is nobody's yet: drop it and boot one cold instead of
+            // failing the create.
+            cleanUpFailed(pooled.sandboxId(), e);
+            return null;
+        }
     }
 
     /** Waits for one of the bounded boot slots (creates go before pool refills); nothing is booted yet. */

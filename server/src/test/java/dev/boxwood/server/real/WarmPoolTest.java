@@ -241,6 +241,30 @@ class WarmPoolTest {
         }
     }
 
+    /** A pooled sandbox whose agent does not answer {@code /init} (here: stopped) is dropped and the create boots cold. */
+    @Test
+    void aPooledSandboxThatCannotBeInitialisedIsDestroyedAndTheCreateBootsCold() throws Exception {
+        try (BoxwoodServer server = start(Map.of("base", 1))) {
+            String key = server.teams().createKey(server.teams().ensureTeam("a"));
+            await("the pool to fill", () -> server.pools().available().get("base") == 1);
+            String pooled = server.pools().pooledIds().getFirst();
+            gated.closeGate(); // no refill meanwhile: the create must boot cold
+            try {
+                long tini = real.runtime.reattach(pooled).orElseThrow().pid();
+                for (ProcessHandle agent : ProcessHandle.of(tini).orElseThrow().children().toList()) {
+                    assertThat(new ProcessBuilder("kill", "-STOP", Long.toString(agent.pid())).start().waitFor()).isZero();
+                }
+                String id = create(server, key, "{\"templateID\":\"base\",\"timeout\":120}");
+                assertThat(id).isNotEqualTo(pooled);
+                assertThat(real.runtime.reattach(pooled)).as("the stuck pooled sandbox is destroyed").isEmpty();
+                assertThat(run(server, id, json(real.call(server, "GET", "/sandboxes/" + id, key, null), 200)
+                        .get("envdAccessToken").asText(), "echo up")).isEqualTo("up\n");
+            } finally {
+                gated.openGate();
+            }
+        }
+    }
+
     @Test
     void shutdownDestroysThePoolAndARestartDestroysAnUnclaimedSandboxAnEarlierProcessLeft() throws Exception {
         String pooled;
