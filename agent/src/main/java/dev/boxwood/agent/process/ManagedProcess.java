@@ -74,8 +74,9 @@ final class ManagedProcess {
             pumps = new Thread[] {Thread.ofPlatform().daemon().name("pty-" + pid).start(this::pumpPty)};
         } else {
             pumps = new Thread[] {
-                    Thread.ofVirtual().name("stdout-" + pid).start(() -> pump(process.getInputStream(), true)),
-                    Thread.ofVirtual().name("stderr-" + pid).start(() -> pump(process.getErrorStream(), false))};
+                    // platform threads: a virtual thread blocked on a pipe read pins its carrier (see Kernel)
+                    Thread.ofPlatform().daemon().name("stdout-" + pid).start(() -> pump(process.getInputStream(), true)),
+                    Thread.ofPlatform().daemon().name("stderr-" + pid).start(() -> pump(process.getErrorStream(), false))};
         }
         Thread.ofVirtual().name("wait-" + pid).start(() -> {
             int code;

@@ -56,7 +56,11 @@ public final class Kernel implements AutoCloseable {
         this.spec = spec;
         this.process = process;
         this.connectionFile = connectionFile;
-        Thread.ofVirtual().name("kernel-output-" + process.pid()).start(this::drainOutput);
+        // A platform thread: a virtual thread blocked reading a pipe holds its carrier, and once the scheduler's
+        // compensating carriers have timed out, two such readers take every carrier of a 2-CPU sandbox, so the agent's
+        // HTTP server (virtual threads) stops answering — seen as pooled code-interpreter sandboxes, idle for minutes,
+        // never taking their /init.
+        Thread.ofPlatform().daemon().name("kernel-output-" + process.pid()).start(this::drainOutput);
         this.connection = new KernelConnection(info, spec.name() + "-" + process.pid(), this::dispatch);
         process.onExit().thenRun(this::exited);
     }
