@@ -34,7 +34,8 @@ class LifecycleTest {
 
     @BeforeEach
     void start() {
-        s = new TestServer(dir);
+        // room for parallelCreatesRunAtTheSameTime's four boots at once, whatever the machine's CPU count
+        s = new TestServer(dir, new LoopbackRuntime(), c -> c.maxConcurrentBoots(4));
         key = s.newKey("lifecycle");
     }
 
@@ -208,7 +209,8 @@ class LifecycleTest {
     @Test
     void parallelCreatesRunAtTheSameTime() throws Exception {
         int n = 4;
-        // Each start waits until all n are inside start(): a create that held a shared lock would time this out.
+        // Each start waits until all n are inside start(): a create that held a shared lock would time this out (the
+        // boot gate admits n here, see start()).
         s.runtime.startBarrier = new CyclicBarrier(n);
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             List<Future<HttpResponse<String>>> results = new ArrayList<>();
