@@ -5,9 +5,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.boxwood.server.BoxwoodServer;
 import dev.boxwood.server.Config;
 import dev.boxwood.server.runtime.CrunRuntime;
-import dev.boxwood.server.runtime.ResourceUsage;
+import dev.boxwood.server.runtime.ForwardingRuntime;
 import dev.boxwood.server.runtime.RunningSandbox;
-import dev.boxwood.server.runtime.SandboxRuntime;
 import dev.boxwood.server.runtime.SandboxSpec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -19,7 +18,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
@@ -103,11 +101,12 @@ final class RealServer {
      * The crun runtime, but blind to sandboxes it did not start: other Boxwood servers on this machine (other
      * tests, a developer's {@code boxwood serve}) must not have theirs destroyed by this test's restart recovery.
      */
-    static final class ScopedRuntime implements SandboxRuntime {
+    static final class ScopedRuntime extends ForwardingRuntime {
         final CrunRuntime crun;
         final Set<String> mine = ConcurrentHashMap.newKeySet();
 
         ScopedRuntime(CrunRuntime crun) {
+            super(crun);
             this.crun = crun;
         }
 
@@ -118,33 +117,8 @@ final class RealServer {
         }
 
         @Override
-        public void destroy(String sandboxId) {
-            crun.destroy(sandboxId);
-        }
-
-        @Override
-        public Optional<RunningSandbox> reattach(String sandboxId) {
-            return crun.reattach(sandboxId);
-        }
-
-        @Override
         public List<String> leftovers() {
             return crun.leftovers().stream().filter(mine::contains).toList();
-        }
-
-        @Override
-        public ResourceUsage usage(String sandboxId) {
-            return crun.usage(sandboxId);
-        }
-
-        @Override
-        public void pause(String sandboxId) {
-            crun.pause(sandboxId);
-        }
-
-        @Override
-        public void resume(String sandboxId) {
-            crun.resume(sandboxId);
         }
     }
 }

@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.boxwood.server.BoxwoodServer;
 import dev.boxwood.server.Config;
-import dev.boxwood.server.runtime.ResourceUsage;
+import dev.boxwood.server.runtime.ForwardingRuntime;
 import dev.boxwood.server.runtime.RunningSandbox;
 import dev.boxwood.server.runtime.SandboxRuntime;
 import dev.boxwood.server.runtime.SandboxSpec;
@@ -25,7 +25,6 @@ import java.util.Base64;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -288,8 +287,7 @@ class WarmPoolTest {
     }
 
     /** The test's real runtime, where boots of the pool's refill threads can be held back to keep a pool empty. */
-    static final class GatedRuntime implements SandboxRuntime {
-        final SandboxRuntime inner;
+    static final class GatedRuntime extends ForwardingRuntime {
         final Set<String> poolBoots = java.util.concurrent.ConcurrentHashMap.newKeySet();
         volatile CountDownLatch gate = new CountDownLatch(0);
         final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
@@ -297,7 +295,7 @@ class WarmPoolTest {
         final java.util.concurrent.atomic.AtomicInteger starts = new java.util.concurrent.atomic.AtomicInteger();
 
         GatedRuntime(SandboxRuntime inner) {
-            this.inner = inner;
+            super(inner);
         }
 
         void closeGate() {
@@ -326,26 +324,6 @@ class WarmPoolTest {
             } finally {
                 inFlight.decrementAndGet();
             }
-        }
-
-        @Override
-        public void destroy(String sandboxId) {
-            inner.destroy(sandboxId);
-        }
-
-        @Override
-        public Optional<RunningSandbox> reattach(String sandboxId) {
-            return inner.reattach(sandboxId);
-        }
-
-        @Override
-        public List<String> leftovers() {
-            return inner.leftovers();
-        }
-
-        @Override
-        public ResourceUsage usage(String sandboxId) {
-            return inner.usage(sandboxId);
         }
     }
 }

@@ -8,9 +8,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.boxwood.server.BoxwoodServer;
 import dev.boxwood.server.Config;
 import dev.boxwood.server.runtime.CrunRuntime;
-import dev.boxwood.server.runtime.ResourceUsage;
+import dev.boxwood.server.runtime.ForwardingRuntime;
 import dev.boxwood.server.runtime.RunningSandbox;
-import dev.boxwood.server.runtime.SandboxRuntime;
 import dev.boxwood.server.runtime.SandboxSpec;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
@@ -33,7 +32,6 @@ import java.util.Base64;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
@@ -269,12 +267,13 @@ final class HostileHarness implements AutoCloseable {
     }
 
     /** The crun runtime, blind to sandboxes it did not start (other servers on this host keep theirs). */
-    static final class ScopedRuntime implements SandboxRuntime {
+    static final class ScopedRuntime extends ForwardingRuntime {
         final CrunRuntime crun;
         final Set<String> mine = ConcurrentHashMap.newKeySet();
         final Map<String, RunningSandbox> started = new ConcurrentHashMap<>();
 
         ScopedRuntime(CrunRuntime crun) {
+            super(crun);
             this.crun = crun;
         }
 
@@ -287,28 +286,8 @@ final class HostileHarness implements AutoCloseable {
         }
 
         @Override
-        public void destroy(String sandboxId) {
-            crun.destroy(sandboxId);
-        }
-
-        @Override
-        public Optional<RunningSandbox> reattach(String sandboxId) {
-            return crun.reattach(sandboxId);
-        }
-
-        @Override
         public List<String> leftovers() {
             return crun.leftovers().stream().filter(mine::contains).toList();
-        }
-
-        @Override
-        public ResourceUsage usage(String sandboxId) {
-            return crun.usage(sandboxId);
-        }
-
-        @Override
-        public void applyEgress(String sandboxId, dev.boxwood.server.network.EgressRules rules) {
-            crun.applyEgress(sandboxId, rules);
         }
     }
 }
