@@ -2,11 +2,9 @@ package dev.boxwood.server.runtime;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.boxwood.server.network.Firewall;
 import dev.boxwood.server.network.NetworkAttachment;
 import dev.boxwood.server.network.SandboxNetwork;
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -140,27 +138,6 @@ public final class CrunRuntime implements SandboxRuntime {
 
     Path sandboxDir(String id) {
         return sandboxesDir().resolve(id);
-    }
-
-    /**
-     * The host's resolvers that a sandbox may reach. A private or loopback resolver (systemd-resolved, a cloud's
-     * internal DNS) is behind the firewall, and hard-coding a public one would send queries where the operator never
-     * chose to; so a sandbox gets no resolver until Boxwood serves DNS itself.
-     */
-    static String sandboxResolvConf(Path hostResolvConf) {
-        StringBuilder out = new StringBuilder();
-        try {
-            for (String line : Files.readAllLines(hostResolvConf)) {
-                String[] words = line.strip().split("\\s+");
-                if (words.length >= 2 && words[0].equals("nameserver")
-                        && words[1].matches("[0-9.]+") && Firewall.reachableFromSandboxes(InetAddress.getByName(words[1]))) {
-                    out.append("nameserver ").append(words[1]).append('\n');
-                }
-            }
-        } catch (IOException e) {
-            // no host resolver configuration: nothing to pass on
-        }
-        return out.isEmpty() ? "# no resolver: the host's resolvers are not reachable from sandboxes\n" : out.toString();
     }
 
     static String cgroupPath(String id) {
