@@ -154,6 +154,14 @@ class HostileWorkloadTest {
             endBomb(forker);
             assertThat(fork.get(3, TimeUnit.MINUTES).status()).as("the bomb's command ended by its kill")
                     .isNotBlank();
+            // The killed bomb's processes give their pids back only once the sandbox's init has reaped them; the
+            // agent needs a few free pids to spawn the next command (posix_spawn fails with EAGAIN until then).
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (Cgroups.readLong("pids", cgroup(forker), "pids.current") > PIDS - 16 && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            assertThat(Cgroups.readLong("pids", cgroup(forker), "pids.current")).as("pids back after the bomb")
+                    .isLessThanOrEqualTo(PIDS - 16);
             assertThat(h.sh(forker, "echo survived")).isEqualTo("survived");
 
             assertThat(Cgroups.readLong("cpu", cgroup(spinner), "cpu.cfs_quota_us")).isEqualTo(100_000);
