@@ -57,6 +57,50 @@ ensure_packages() {
   fi
 }
 
+# CRIU for pause-by-checkpoint (runc runtime). Bookworm's criu 3.17 fails on kernel 6.x ("Unexpected rt vDSO area
+# bounds") and trixie's 4.1.1 binary needs glibc >= 2.38, so build trixie's 4.1.1 source once into a cache directory
+# (BOXWOOD_TOOLS, default /var/lib/boxwood/tools; about 3 min on 2 cores). The trixie deb-src list lives in a temporary
+# apt directory, so the system's apt configuration never sees trixie. Prints the binary's path.
+CRIU_VERSION=4.1.1
+CRIU_BUILD_PACKAGES=(runc build-essential pkg-config libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev protobuf-compiler
+  python3-protobuf libnl-3-dev libnl-route-3-dev libnet1-dev libcap-dev libbsd-dev libgnutls28-dev libnftables-dev uuid-dev
+  libaio-dev libdrm-dev)
+ensure_criu() {
+  local tools="${BOXWOOD_TOOLS:-/var/lib/boxwood/tools}"
+  local dir="$tools/criu-$CRIU_VERSION" criu="$tools/criu-$CRIU_VERSION/criu"
+  if [[ -x "$criu" ]] && command -v runc >/dev/null; then
+    echo "$criu"
+    return
+  fi
+  ensure_packages "${CRIU_BUILD_PACKAGES[@]}"
+  if [[ ! -x "$criu" ]]; then
+    say "Building CRIU $CRIU_VERSION from Debian trixie's source (once; cached in $dir)"
+    local work
+    work="$(mktemp -d)"
+    mkdir -p "$work/apt/lists/partial" "$work/apt/cache/archives/partial" "$work/src"
+    echo 'deb-src http://deb.debian.org/debian trixie main' >"$work/apt/sources.list"
+    local apt_opts=(-o "Dir::Etc::SourceList=$work/apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
+      -o "Dir::State::Lists=$work/apt/lists" -o "Dir::Cache=$work/apt/cache" -o APT::Sandbox::User=root)
+    apt-get "${apt_opts[@]}" update -qq >&2
+    # Only the upstream tarball is needed (no Debian patch touches the build here), and some mirrors no longer
+    # serve the .dsc once a newer revision is out; its checksum comes from trixie's signed Sources index.
+    local uri sum
+    read -r uri _ _ sum < <(apt-get "${apt_opts[@]}" source --print-uris -qq criu | grep "criu_$CRIU_VERSION.orig.tar")
+    [[ -n "$uri" ]] || die "trixie no longer has criu $CRIU_VERSION"
+    curl -fsS -o "$work/src/criu.orig.tar" "${uri//\'/}"
+    echo "${sum#SHA256:}  $work/src/criu.orig.tar" | sha256sum -c --quiet - || die "criu source checksum mismatch"
+    tar -xf "$work/src/criu.orig.tar" -C "$work/src"
+    (cd "$work/src/criu-$CRIU_VERSION" && make -j"$(nproc)" criu >"$work/build.log" 2>&1) \
+      || { tail -30 "$work/build.log" >&2; die "CRIU build failed (log: $work/build.log)"; }
+    mkdir -p "$dir"
+    install -m 0755 "$work/src/criu-$CRIU_VERSION/criu/criu" "$criu.tmp"
+    mv "$criu.tmp" "$criu"
+    rm -rf "$work"
+  fi
+  "$criu" check >&2 || die "criu check failed for $criu"
+  echo "$criu"
+}
+
 # Rebuilds the jars when any source or pom is newer than the launcher jar.
 ensure_jars() {
   local jar="$BOXWOOD_HOME/cli/target/boxwood.jar"
