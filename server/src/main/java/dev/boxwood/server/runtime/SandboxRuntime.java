@@ -18,6 +18,16 @@ public interface SandboxRuntime {
     /** Removes every trace of the sandbox. Safe to call for an unknown or half-created id. */
     void destroy(String sandboxId);
 
+    /**
+     * Stops every process of the sandbox at once, so that a kill can answer before the slower teardown. Returns true
+     * when nothing of the sandbox runs any more (dead, or frozen until {@link #destroy} thaws and kills it) but its
+     * host resources remain for {@link #destroy}; false when it destroyed everything already (the default).
+     */
+    default boolean halt(RunningSandbox sandbox) {
+        destroy(sandbox.sandboxId());
+        return false;
+    }
+
     /** Finds a sandbox left running by an earlier server process, so a restarted server can take it back. */
     Optional<RunningSandbox> reattach(String sandboxId);
 

@@ -27,6 +27,11 @@ public class ForwardingRuntime implements SandboxRuntime {
     }
 
     @Override
+    public boolean halt(RunningSandbox sandbox) {
+        return inner.halt(sandbox);
+    }
+
+    @Override
     public Optional<RunningSandbox> reattach(String sandboxId) {
         return inner.reattach(sandboxId);
     }
