@@ -73,6 +73,23 @@ public final class Database implements AutoCloseable {
         }
     }
 
+    /** Runs {@code work} on a pooled connection as one transaction: all of it is committed, or none of it. */
+    public <T> T inTransaction(Work<T> work) {
+        return with(c -> {
+            c.setAutoCommit(false);
+            try {
+                T result = work.run(c);
+                c.commit();
+                return result;
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            } finally {
+                c.setAutoCommit(true);
+            }
+        });
+    }
+
     @Override
     public void close() {
         for (Connection c : all) {

@@ -29,48 +29,66 @@ public final class SandboxStore {
     }
 
     public void insert(SandboxRow row) {
-        db.with(c -> {
-            try (PreparedStatement ins = c.prepareStatement("INSERT INTO sandboxes (" + COLUMNS
-                    + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
-                ins.setString(1, row.id());
-                ins.setString(2, row.teamId());
-                ins.setString(3, row.templateId());
-                ins.setString(4, row.status().db());
-                ins.setInt(5, row.cpuCount());
-                ins.setInt(6, row.memoryMB());
-                ins.setInt(7, row.diskSizeMB());
-                ins.setString(8, row.accessToken());
-                ins.setString(9, toJson(row.metadata()));
-                if (row.allowInternetAccess() == null) ins.setNull(10, Types.INTEGER);
-                else ins.setInt(10, row.allowInternetAccess() ? 1 : 0);
-                ins.setInt(11, row.autoPause() ? 1 : 0);
-                ins.setLong(12, row.startedAt().toEpochMilli());
-                ins.setLong(13, row.endAt().toEpochMilli());
-                if (row.endedAt() == null) ins.setNull(14, Types.INTEGER);
-                else ins.setLong(14, row.endedAt().toEpochMilli());
-                ins.setString(15, row.trafficToken());
-                ins.setInt(16, row.autoResume() ? 1 : 0);
-                ins.setLong(17, row.timeout().toMillis());
-                return ins.executeUpdate();
-            }
+        db.with(c -> insert(c, row));
+    }
+
+    /**
+     * A new sandbox's row, its outbound rules and its first log line, in one transaction: one commit instead of three
+     * on the create path, and no half-recorded sandbox.
+     */
+    public void insertCreated(SandboxRow row, dev.boxwood.server.network.EgressRules rules, String event) {
+        db.inTransaction(c -> {
+            insert(c, row);
+            saveEgress(c, row.id(), rules);
+            addEvent(c, row.id(), "info", event);
+            return null;
         });
+    }
+
+    private static int insert(java.sql.Connection c, SandboxRow row) throws SQLException {
+        try (PreparedStatement ins = c.prepareStatement("INSERT INTO sandboxes (" + COLUMNS
+                + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+            ins.setString(1, row.id());
+            ins.setString(2, row.teamId());
+            ins.setString(3, row.templateId());
+            ins.setString(4, row.status().db());
+            ins.setInt(5, row.cpuCount());
+            ins.setInt(6, row.memoryMB());
+            ins.setInt(7, row.diskSizeMB());
+            ins.setString(8, row.accessToken());
+            ins.setString(9, toJson(row.metadata()));
+            if (row.allowInternetAccess() == null) ins.setNull(10, Types.INTEGER);
+            else ins.setInt(10, row.allowInternetAccess() ? 1 : 0);
+            ins.setInt(11, row.autoPause() ? 1 : 0);
+            ins.setLong(12, row.startedAt().toEpochMilli());
+            ins.setLong(13, row.endAt().toEpochMilli());
+            if (row.endedAt() == null) ins.setNull(14, Types.INTEGER);
+            else ins.setLong(14, row.endedAt().toEpochMilli());
+            ins.setString(15, row.trafficToken());
+            ins.setInt(16, row.autoResume() ? 1 : 0);
+            ins.setLong(17, row.timeout().toMillis());
+            return ins.executeUpdate();
+        }
     }
 
     /** Stores a sandbox's outbound rules, replacing earlier ones. */
     public void saveEgress(String id, dev.boxwood.server.network.EgressRules rules) {
-        db.with(c -> {
-            try (PreparedStatement up = c.prepareStatement("INSERT OR REPLACE INTO sandbox_egress"
-                    + " (sandbox_id, allow_internet, allow_out, deny_out, updated_at) VALUES (?, ?, ?, ?, ?)")) {
-                up.setString(1, id);
-                up.setInt(2, rules.internet() ? 1 : 0);
-                up.setString(3, JSON.writeValueAsString(rules.allowOut()));
-                up.setString(4, JSON.writeValueAsString(rules.denyOut()));
-                up.setLong(5, System.currentTimeMillis());
-                return up.executeUpdate();
-            } catch (JsonProcessingException e) {
-                throw new IllegalStateException(e);
-            }
-        });
+        db.with(c -> saveEgress(c, id, rules));
+    }
+
+    private static int saveEgress(java.sql.Connection c, String id, dev.boxwood.server.network.EgressRules rules)
+            throws SQLException {
+        try (PreparedStatement up = c.prepareStatement("INSERT OR REPLACE INTO sandbox_egress"
+                + " (sandbox_id, allow_internet, allow_out, deny_out, updated_at) VALUES (?, ?, ?, ?, ?)")) {
+            up.setString(1, id);
+            up.setInt(2, rules.internet() ? 1 : 0);
+            up.setString(3, JSON.writeValueAsString(rules.allowOut()));
+            up.setString(4, JSON.writeValueAsString(rules.denyOut()));
+            up.setLong(5, System.currentTimeMillis());
+            return up.executeUpdate();
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** A sandbox's stored outbound rules, if any were stored. */
@@ -173,16 +191,18 @@ public final class SandboxStore {
     }
 
     public void addEvent(String sandboxId, String level, String message) {
-        db.with(c -> {
-            try (PreparedStatement ins = c.prepareStatement(
-                    "INSERT INTO sandbox_events (sandbox_id, at, level, message) VALUES (?, ?, ?, ?)")) {
-                ins.setString(1, sandboxId);
-                ins.setLong(2, System.currentTimeMillis());
-                ins.setString(3, level);
-                ins.setString(4, message);
-                return ins.executeUpdate();
-            }
-        });
+        db.with(c -> addEvent(c, sandboxId, level, message));
+    }
+
+    private static int addEvent(java.sql.Connection c, String sandboxId, String level, String message) throws SQLException {
+        try (PreparedStatement ins = c.prepareStatement(
+                "INSERT INTO sandbox_events (sandbox_id, at, level, message) VALUES (?, ?, ?, ?)")) {
+            ins.setString(1, sandboxId);
+            ins.setLong(2, System.currentTimeMillis());
+            ins.setString(3, level);
+            ins.setString(4, message);
+            return ins.executeUpdate();
+        }
     }
 
     /** Log lines at or after {@code from}, oldest first, at most {@code limit}. */

@@ -57,10 +57,37 @@ public final class TeamStore {
         return key;
     }
 
-    /** The team owning this (unrevoked) key. */
+    /**
+     * The team owning this (unrevoked) key. Keys found valid are remembered (by their hash) together with the
+     * {@code api_key_generation} counter read before the lookup; any change to api_keys bumps it (V6's triggers), so a
+     * remembered key costs one read of that counter per call, and a revocation from anywhere is seen at once.
+     */
     public Optional<Team> teamForKey(String key) {
         if (!ApiKeys.wellFormed(key)) return Optional.empty();
         String hash = ApiKeys.hash(key);
+        long generation = keyGeneration();
+        VerifiedKey known = verified.get(hash);
+        if (known != null && known.generation() == generation) return Optional.of(known.team());
+        Optional<Team> team = lookUp(hash);
+        if (team.isPresent()) verified.put(hash, new VerifiedKey(team.get(), generation));
+        else verified.remove(hash);
+        return team;
+    }
+
+    private record VerifiedKey(Team team, long generation) {}
+
+    private final java.util.concurrent.ConcurrentHashMap<String, VerifiedKey> verified = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private long keyGeneration() {
+        return db.with(c -> {
+            try (PreparedStatement q = c.prepareStatement("SELECT n FROM api_key_generation WHERE id = 1")) {
+                ResultSet rs = q.executeQuery();
+                return rs.next() ? rs.getLong(1) : -1L;
+            }
+        });
+    }
+
+    private Optional<Team> lookUp(String hash) {
         return db.with(c -> {
             try (PreparedStatement q = c.prepareStatement("""
                     SELECT t.id, t.name FROM api_keys k JOIN teams t ON t.id = k.team_id

@@ -101,4 +101,61 @@ class StoreTest {
             assertThat(store.events("abc", Instant.EPOCH, 10)).extracting(SandboxEvent::message).containsExactly("hello");
         }
     }
+
+    /** The create path's one transaction: row, rules and first log line together, or nothing at all. */
+    @Test
+    void aCreatedSandboxIsRecordedWholeOrNotAtAll() {
+        try (Database db = new Database(dir.resolve("boxwood.db"))) {
+            Team team = new TeamStore(db).ensureTeam("t");
+            SandboxStore store = new SandboxStore(db);
+            Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+            SandboxRow row = new SandboxRow("abc", team.id(), "base", SandboxRow.Status.RUNNING, 2, 512, 1024, "tok",
+                    Map.of("a", "b"), null, false, now, now.plusSeconds(60), null, "traffic");
+            var rules = dev.boxwood.server.network.EgressRules.parse(true, null, java.util.List.of("10.1.2.0/24"));
+            store.insertCreated(row, rules, "created");
+            assertThat(store.find("abc")).contains(row);
+            assertThat(store.egress("abc")).contains(rules);
+            assertThat(store.events("abc", Instant.EPOCH, 10)).extracting(SandboxEvent::message).containsExactly("created");
+
+            // Same id again: the row's insert fails, and neither the rules nor the log line of the attempt stay.
+            var other = dev.boxwood.server.network.EgressRules.parse(false, null, null);
+            assertThatThrownBy(() -> store.insertCreated(row, other, "again")).isInstanceOf(Database.StoreFailure.class);
+            assertThat(store.egress("abc")).contains(rules);
+            assertThat(store.events("abc", Instant.EPOCH, 10)).extracting(SandboxEvent::message).containsExactly("created");
+            // the connection went back to auto-commit: a later plain write is visible to other connections
+            store.addEvent("abc", "info", "later");
+            try (Database second = new Database(dir.resolve("boxwood.db"))) {
+                assertThat(new SandboxStore(second).events("abc", Instant.EPOCH, 10)).extracting(SandboxEvent::message)
+                        .containsExactly("created", "later");
+            }
+        }
+    }
+
+    /**
+     * Verified keys are remembered, yet a revocation is seen by the very next call, also when it comes from another
+     * process's connection (as {@code boxwood keys revoke} does while the server runs).
+     */
+    @Test
+    void aRememberedKeyIsRefusedAsSoonAsItIsRevokedFromAnotherConnection() {
+        Path file = dir.resolve("boxwood.db");
+        try (Database db = new Database(file)) {
+            TeamStore teams = new TeamStore(db);
+            Team a = teams.ensureTeam("a");
+            String key = teams.createKey(a);
+            String kept = teams.createKey(a);
+            assertThat(teams.teamForKey(key)).contains(a);
+            assertThat(teams.teamForKey(key)).contains(a); // from memory now
+            assertThat(teams.teamForKey(kept)).contains(a);
+            try (Database cli = new Database(file)) {
+                new TeamStore(cli).revoke(key);
+            }
+            assertThat(teams.teamForKey(key)).isEmpty();
+            assertThat(teams.teamForKey(key)).isEmpty();
+            assertThat(teams.teamForKey(kept)).contains(a);
+            // a key deleted outright (by hand) is refused too
+            db.with(c -> c.createStatement().executeUpdate("DELETE FROM api_keys WHERE revoked_at IS NULL"));
+            assertThat(teams.teamForKey(kept)).isEmpty();
+            assertThat(teams.teamForKey("e2b_" + "0".repeat(40))).isEmpty();
+        }
+    }
 }
