@@ -12,23 +12,38 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketAddress;
 import java.util.Arrays;
+import java.util.Optional;
+import java.util.function.Supplier;
+import org.xbill.DNS.Flags;
+import org.xbill.DNS.Header;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.Opcode;
+import org.xbill.DNS.Rcode;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.Section;
 
 /**
  * A sandbox's DNS server: UDP and TCP port 53 on the host end of its veth, relaying every query to the server's
  * {@link UpstreamResolver}. The host's own resolver is often on loopback or a private address a sandbox may not
  * reach; this way sandboxes resolve names without being let near it. Binding to the sandbox's own host-end address
  * means several Boxwood processes on one host never compete for a port.
+ *
+ * <p>With the internet off a query is relayed only when an allowed domain matches every name it asks about; the
+ * rest are answered REFUSED here and never leave the host (see {@link EgressRules#resolvesEveryName()}).
  */
 final class DnsForwarder implements AutoCloseable {
 
     private final DatagramSocket udp;
     private final ServerSocket tcp;
     private final UpstreamResolver upstream;
+    private final Supplier<EgressRules> rules;
     /** Queries relayed at once; beyond this a flooding sandbox's queries are dropped, as a busy resolver would. */
     private final java.util.concurrent.Semaphore inFlight = new java.util.concurrent.Semaphore(64);
 
-    DnsForwarder(InetAddress address, UpstreamResolver upstream) throws IOException {
+    /** {@code rules} is read on every query, so a rules update applies to the next one. */
+    DnsForwarder(InetAddress address, UpstreamResolver upstream, Supplier<EgressRules> rules) throws IOException {
         this.upstream = upstream;
+        this.rules = rules;
         this.udp = new DatagramSocket(new InetSocketAddress(address, 53));
         try {
             this.tcp = new ServerSocket();
@@ -55,7 +70,8 @@ final class DnsForwarder implements AutoCloseable {
             if (length < 12 || !inFlight.tryAcquire()) continue; // not a DNS header, or too many in flight
             Thread.ofVirtual().start(() -> {
                 try {
-                    byte[] answer = upstream.forwardUdp(Arrays.copyOf(buf, length), length);
+                    byte[] query = Arrays.copyOf(buf, length);
+                    byte[] answer = localAnswer(query, rules.get()).orElseGet(() -> upstream.forwardUdp(query, length));
                     if (answer == null) return; // the client times out and retries, as with any lost answer
                     udp.send(new DatagramPacket(answer, answer.length, client));
                 } catch (IOException ignored) {
@@ -91,7 +107,7 @@ final class DnsForwarder implements AutoCloseable {
                     while (true) {
                         byte[] query = new byte[in.readUnsignedShort()];
                         in.readFully(query);
-                        byte[] answer = upstream.forwardTcp(query);
+                        byte[] answer = localAnswer(query, rules.get()).orElseGet(() -> upstream.forwardTcp(query));
                         if (answer == null) return;
                         out.writeShort(answer.length);
                         out.write(answer);
@@ -106,6 +122,40 @@ final class DnsForwarder implements AutoCloseable {
                 }
             });
         }
+    }
+
+    /**
+     * The answer given here instead of relaying the query, if any: REFUSED for a name the rules do not let the sandbox
+     * resolve, FORMERR for what cannot be read as a query while names are restricted (it could carry anything).
+     */
+    static Optional<byte[]> localAnswer(byte[] query, EgressRules rules) {
+        if (rules.resolvesEveryName()) return Optional.empty();
+        Message message;
+        try {
+            message = new Message(query);
+        } catch (IOException | RuntimeException e) {
+            // the query's id and opcode (as far as there are any), QR set, FORMERR; no sections
+            byte[] head = Arrays.copyOf(query, 12);
+            byte[] formerr = new byte[12];
+            formerr[0] = head[0];
+            formerr[1] = head[1];
+            formerr[2] = (byte) (0x80 | head[2] & 0x78);
+            formerr[3] = (byte) Rcode.FORMERR;
+            return Optional.of(formerr);
+        }
+        var questions = message.getSection(Section.QUESTION);
+        boolean allowed = message.getHeader().getOpcode() == Opcode.QUERY && !questions.isEmpty()
+                && questions.stream().allMatch(q -> rules.allowsName(q.getName().toString(true)));
+        if (allowed) return Optional.empty();
+        Header header = new Header(message.getHeader().getID());
+        header.setFlag(Flags.QR);
+        if (message.getHeader().getFlag(Flags.RD)) header.setFlag(Flags.RD);
+        header.setOpcode(message.getHeader().getOpcode());
+        header.setRcode(Rcode.REFUSED);
+        Message refused = new Message();
+        refused.setHeader(header);
+        for (Record q : questions) refused.addRecord(q, Section.QUESTION);
+        return Optional.of(refused.toWire());
     }
 
     @Override

@@ -83,6 +83,15 @@ public record EgressRules(boolean internet, List<IpRange> allow, List<IpRange> d
         return !internet || !deny.isEmpty();
     }
 
+    /**
+     * Whether the sandbox's DNS forwarder may relay any name upstream. Not with the internet off (or all of IPv4
+     * denied): a query is itself traffic out (a name like {@code <secret>.attacker.example} reaches the attacker's
+     * name server), so only names an allowed domain matches are resolved then.
+     */
+    public boolean resolvesEveryName() {
+        return internet && deny.stream().noneMatch(r -> r.ipv4() && r.prefix() == 0);
+    }
+
     public boolean hasDomains() {
         return !domains.isEmpty();
     }

@@ -40,7 +40,7 @@ public final class SandboxNetwork implements AutoCloseable {
         volatile EgressRules rules = EgressRules.OPEN;
 
         Served(String id, NetworkAttachment net, UpstreamResolver resolver) throws IOException {
-            dns = new DnsForwarder(net.hostAddress(), resolver);
+            dns = new DnsForwarder(net.hostAddress(), resolver, () -> rules);
             try {
                 proxy = new EgressProxy(id, net.hostAddress(), () -> rules, resolver);
             } catch (IOException e) {

@@ -122,9 +122,10 @@ class EgressTest {
         assertThat(probe("http", "x.wild.test", 80, "")).contains("hello " + C + ":80");
         assertThat(probe("http", "a.b.wild.test", 80, "")).contains("hello " + C + ":80");
         long apex = internet.conns(B, 80);
-        assertThat(probe("http", "wild.test", 80, "")).contains("403");
-        // not allowed: refused, never connected
-        assertThat(probe("http", "other.test", 80, "")).contains("403");
+        assertThat(probe("http", B, 80, "wild.test")).contains("403");
+        // not allowed: refused, never connected (nor resolved: see the DNS case)
+        assertThat(probe("http", B, 80, "other.test")).contains("403");
+        assertThat(probe("http", "other.test", 80, "")).startsWith("FAIL");
         assertThat(internet.conns(B, 80)).isEqualTo(apex);
         // allowed by name, but it resolves to a private address
         assertThat(probe("http", "private.test", 80, "")).contains("403");
@@ -181,6 +182,41 @@ class EgressTest {
         assertThat(probe("http", C, 8080, "")).contains("hello " + C);
         assertThat(probe("http", A, 8080, "")).startsWith("FAIL");
         assertThat(probe("http", "allowed.test", 80, "")).contains("hello " + A + ":80");
+        rules(null, null, null);
         assertThat(runtime.exec(id, List.of("getent", "hosts", "other.test")).output()).contains(B);
+    }
+
+    private String dns(String mode, String name) {
+        return runtime.exec(id, List.of("python3", "-c", TestInternet.DNS_PROBE, mode, name)).output().strip();
+    }
+
+    @Test
+    @Order(9)
+    void withTheInternetOffOnlyAllowedNamesAreResolved() throws Exception {
+        rules(false, List.of("allowed.test", "*.wild.test", C), List.of());
+        long other = internet.dnsQueries("other.test");
+        long exfil = internet.dnsQueries("c2VjcmV0.other.test");
+        assertThat(dns("udp", "other.test")).isEqualTo("ANSWER REFUSED 0");
+        assertThat(dns("tcp", "other.test")).isEqualTo("ANSWER REFUSED 0");
+        assertThat(dns("udp", "c2VjcmV0.other.test")).isEqualTo("ANSWER REFUSED 0");
+        assertThat(dns("udp", "wild.test")).isEqualTo("ANSWER REFUSED 0");
+        long allowed = internet.dnsQueries("x.wild.test");
+        assertThat(dns("udp", "x.wild.test")).isEqualTo("ANSWER NOERROR 1");
+        assertThat(dns("udp", "allowed.test")).isEqualTo("ANSWER NOERROR 1");
+        // The upstream logs in order: once it logged the allowed query, it would have logged the refused ones.
+        internet.awaitDns("x.wild.test", allowed);
+        assertThat(internet.dnsQueries("other.test")).as("queries that reached the upstream").isEqualTo(other);
+        assertThat(internet.dnsQueries("c2VjcmV0.other.test")).isEqualTo(exfil);
+
+        // Denying all of IPv4 is the internet off, for DNS too.
+        rules(true, List.of("allowed.test"), List.of("0.0.0.0/0"));
+        assertThat(dns("udp", "other.test")).isEqualTo("ANSWER REFUSED 0");
+        assertThat(dns("udp", "allowed.test")).isEqualTo("ANSWER NOERROR 1");
+        // A narrower deny keeps full DNS, and so does the internet on again.
+        rules(true, List.of(), List.of("203.0.113.0/24"));
+        assertThat(dns("udp", "other.test")).isEqualTo("ANSWER NOERROR 1");
+        rules(null, null, null);
+        assertThat(dns("udp", "other.test")).isEqualTo("ANSWER NOERROR 1");
+        assertThat(dns("udp", "nosuchname.test")).isEqualTo("ANSWER NXDOMAIN 0");
     }
 }

@@ -55,6 +55,36 @@ final class TestInternet implements AutoCloseable {
                 print('FAIL', type(e).__name__, e)
             """;
 
+    /**
+     * Asks the sandbox's resolver (its resolv.conf's nameserver) for the A record of a name over "udp" or "tcp";
+     * prints "ANSWER <rcode> <answer count>" or "FAIL <error>".
+     */
+    static final String DNS_PROBE = """
+            import socket, struct, sys, random
+            mode, name = sys.argv[1], sys.argv[2]
+            server = [l.split()[1] for l in open('/etc/resolv.conf') if l.startswith('nameserver')][0]
+            qid = random.randrange(65536)
+            q = struct.pack('>HHHHHH', qid, 0x0100, 1, 0, 0, 0)
+            q += b''.join(bytes([len(l)]) + l.encode() for l in name.split('.')) + b'\\0' + struct.pack('>HH', 1, 1)
+            try:
+                if mode == 'udp':
+                    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(10)
+                    s.sendto(q, (server, 53)); a = s.recv(4096)
+                else:
+                    s = socket.create_connection((server, 53), timeout=10)
+                    s.sendall(struct.pack('>H', len(q)) + q)
+                    n = struct.unpack('>H', s.recv(2))[0]; a = b''
+                    while len(a) < n:
+                        chunk = s.recv(n - len(a))
+                        if not chunk: raise EOFError('short answer')
+                        a += chunk
+                rid, flags, qd, an = struct.unpack('>HHHH', a[:8])
+                if rid != qid: raise ValueError('answer to another query')
+                print('ANSWER', ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'][flags & 0xF], an)
+            except Exception as e:
+                print('FAIL', type(e).__name__, e)
+            """;
+
     private final ConcurrentLinkedQueue<String> log = new ConcurrentLinkedQueue<>();
     private Process upstream;
 
@@ -93,11 +123,25 @@ final class TestInternet implements AutoCloseable {
         return log.stream().filter(l -> l.startsWith("conn " + address + " " + port + " ")).count();
     }
 
+    /** Queries for a name the upstream DNS server received so far. */
+    long dnsQueries(String name) {
+        return log.stream().filter(l -> l.startsWith("dns " + name + " ")).count();
+    }
+
     /** The upstream logs asynchronously: wait (bounded) for the connection a successful probe made. */
     void awaitConn(String address, int port, long before) throws InterruptedException {
+        await(() -> conns(address, port), before, "connections to " + address + ":" + port);
+    }
+
+    /** Like {@link #awaitConn}, for the query a successful lookup made. */
+    void awaitDns(String name, long before) throws InterruptedException {
+        await(() -> dnsQueries(name), before, "queries for " + name);
+    }
+
+    private static void await(java.util.function.LongSupplier count, long before, String what) throws InterruptedException {
         long deadline = System.nanoTime() + 5_000_000_000L;
-        while (conns(address, port) <= before && System.nanoTime() < deadline) Thread.sleep(20);
-        assertThat(conns(address, port)).as("connections to %s:%d", address, port).isGreaterThan(before);
+        while (count.getAsLong() <= before && System.nanoTime() < deadline) Thread.sleep(20);
+        assertThat(count.getAsLong()).as(what).isGreaterThan(before);
     }
 
     @Override
