@@ -72,7 +72,7 @@ public final class BoxwoodServer implements AutoCloseable {
         Templates templates = new Templates(config.templatesDir());
         this.sandboxes = new SandboxManager(config, runtime, store, templates, new AgentClient());
         this.snapshots = new dev.boxwood.server.snapshot.Snapshots(config, database, sandboxes, runtime);
-        this.pools = warmPools(config, runtime, templates, sandboxes.boots());
+        this.pools = warmPools(config, runtime, templates, sandboxes);
         sandboxes.pools(pools);
 
         QueuedThreadPool threads = new QueuedThreadPool();
@@ -148,8 +148,7 @@ public final class BoxwoodServer implements AutoCloseable {
     }
 
     /** Pools for the configured templates that are built, booted with the server's default resources. */
-    private static WarmPools warmPools(Config config, SandboxRuntime runtime, Templates templates,
-                                       dev.boxwood.server.pool.BootGate boots) {
+    private static WarmPools warmPools(Config config, SandboxRuntime runtime, Templates templates, SandboxManager sandboxes) {
         java.util.Map<String, Integer> sizes = new java.util.LinkedHashMap<>();
         config.pools().forEach((name, size) -> {
             if (templates.exists(name)) sizes.merge(templates.resolve(name), size, Integer::sum);
@@ -157,7 +156,7 @@ public final class BoxwoodServer implements AutoCloseable {
         });
         return new WarmPools(runtime, sizes, Math.min(config.defaultCpuCount(), config.maxCpuCount()),
                 Math.min(config.defaultMemoryMB(), config.maxMemoryMB()), Math.min(config.defaultDiskMB(), config.maxDiskMB()),
-                SandboxManager::newSandboxId, new InterpreterReadiness(), 1, boots);
+                SandboxManager::newSandboxId, new InterpreterReadiness(), 1, sandboxes.boots(), sandboxes::personaliseAhead);
     }
 
     @Override

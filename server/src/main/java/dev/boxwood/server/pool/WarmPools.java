@@ -3,6 +3,10 @@ package dev.boxwood.server.pool;
 import dev.boxwood.server.runtime.RunningSandbox;
 import dev.boxwood.server.runtime.SandboxRuntime;
 import dev.boxwood.server.runtime.SandboxSpec;
+import java.io.IOException;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -15,13 +19,15 @@ import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Sandboxes booted ahead per template, agent up but not initialised, so that a create only has to personalise one
- * ({@code /init} with the real token and env vars). A pooled sandbox belongs to no team and has no row in the store
+ * Sandboxes booted ahead per template, agent up and already given its access token (a fresh secret no client has
+ * seen), so that a claim needs no round trip into the sandbox unless the create brings env vars. A pooled sandbox
+ * belongs to no team and has no row in the store
  * until it is claimed: it is never listed, never counted, never routed, and a restarted server's recovery destroys
  * it as a leftover with no row. Each one is handed out at most once (one atomic poll of a deque).
  *
@@ -32,10 +38,15 @@ import org.slf4j.LoggerFactory;
 public final class WarmPools implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(WarmPools.class);
     private static final Duration MAX_BACKOFF = Duration.ofMinutes(1);
+    static final Duration CHECK_EVERY = Duration.ofSeconds(10);
+    private static final Duration HEALTH_TIMEOUT = Duration.ofSeconds(5);
+    private final HttpClient health = HttpClient.newBuilder().connectTimeout(HEALTH_TIMEOUT)
+            .version(HttpClient.Version.HTTP_1_1).build();
 
     private final SandboxRuntime runtime;
     private final Supplier<String> ids;
     private final Consumer<RunningSandbox> readiness;
+    private final Function<RunningSandbox, String> personalise;
     private final int cpus;
     private final int memoryMB;
     private final int diskMB;
@@ -55,13 +66,20 @@ public final class WarmPools implements AutoCloseable {
      */
     public WarmPools(SandboxRuntime runtime, Map<String, Integer> sizes, int cpus, int memoryMB, int diskMB,
                      Supplier<String> ids, Consumer<RunningSandbox> readiness, int bootConcurrency) {
-        this(runtime, sizes, cpus, memoryMB, diskMB, ids, readiness, bootConcurrency, new BootGate(Math.max(1, bootConcurrency)));
+        this(runtime, sizes, cpus, memoryMB, diskMB, ids, readiness, bootConcurrency, new BootGate(Math.max(1, bootConcurrency)),
+                s -> null);
     }
 
-    /** As above, sharing the server's bound on concurrent boots with cold creates. */
+    /**
+     * As above, sharing the server's bound on concurrent boots with cold creates.
+     *
+     * @param personalise gives a ready sandbox its access token ahead of the claim and returns it; null when it did not
+     */
     public WarmPools(SandboxRuntime runtime, Map<String, Integer> sizes, int cpus, int memoryMB, int diskMB,
-                     Supplier<String> ids, Consumer<RunningSandbox> readiness, int bootConcurrency, BootGate gate) {
+                     Supplier<String> ids, Consumer<RunningSandbox> readiness, int bootConcurrency, BootGate gate,
+                     Function<RunningSandbox, String> personalise) {
         this.gate = gate;
+        this.personalise = personalise;
         this.runtime = runtime;
         this.ids = ids;
         this.readiness = readiness;
@@ -78,26 +96,67 @@ public final class WarmPools implements AutoCloseable {
     public void start() {
         started = true;
         pools.values().forEach(this::refill);
+        if (!pools.isEmpty()) {
+            Thread checker = Thread.ofVirtual().name("boxwood-pool-check").unstarted(this::checkIdle);
+            workers.add(checker);
+            checker.start();
+        }
+    }
+
+    /**
+     * A claim does not talk to the sandbox any more, so a pooled agent that stopped answering while it waited would be
+     * handed out; every {@link #CHECK_EVERY} each waiting one is asked for {@code GET /health}, and one that does not
+     * answer is taken out of its pool (unless a claim got it first), destroyed and replaced.
+     */
+    private void checkIdle() {
+        try {
+            while (!closed) {
+                long until = System.nanoTime() + CHECK_EVERY.toNanos();
+                while (!closed && System.nanoTime() < until) Thread.sleep(200);
+                for (Pool pool : pools.values()) {
+                    for (Pooled p : List.copyOf(pool.ready)) {
+                        if (closed || healthy(p.sandbox()) || !pool.ready.remove(p)) continue;
+                        String id = p.sandbox().sandboxId();
+                        LOG.warn("pooled sandbox {} stopped answering while it waited; destroying it", id);
+                        destroy(id);
+                        refill(pool);
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            workers.remove(Thread.currentThread());
+        }
+    }
+
+    private boolean healthy(RunningSandbox sandbox) throws InterruptedException {
+        try {
+            HttpRequest request = HttpRequest.newBuilder(sandbox.agentUri().resolve("/health")).timeout(HEALTH_TIMEOUT).GET().build();
+            return health.send(request, HttpResponse.BodyHandlers.discarding()).statusCode() / 100 == 2;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /**
      * Hands out a ready sandbox of {@code template} booted with exactly these resources, or nothing (the caller then
      * boots one cold). Never waits; always tops the pool back up in the background.
      */
-    public Optional<RunningSandbox> claim(String template, int cpus, int memoryMB, int diskMB) {
+    public Optional<Pooled> claim(String template, int cpus, int memoryMB, int diskMB) {
         Pool pool = pools.get(template);
         if (pool == null || closed || cpus != this.cpus || memoryMB != this.memoryMB || diskMB != this.diskMB) {
             return Optional.empty();
         }
-        RunningSandbox sandbox;
+        Pooled sandbox;
         // A pooled sandbox whose agent died while it waited (tini exits with it) is dropped, not handed out.
-        while ((sandbox = pool.ready.pollFirst()) != null && !ProcessHandle.of(sandbox.pid()).map(ProcessHandle::isAlive).orElse(false)) {
-            String dead = sandbox.sandboxId();
+        while ((sandbox = pool.ready.pollFirst()) != null && !sandbox.alive()) {
+            String dead = sandbox.sandbox().sandboxId();
             LOG.warn("pooled sandbox {} died while it waited; destroying it", dead);
             Thread.ofVirtual().name("boxwood-pool-drop-" + dead).start(() -> destroy(dead));
         }
         refill(pool);
-        if (sandbox != null) LOG.info("sandbox {} claimed from the {} pool", sandbox.sandboxId(), template);
+        if (sandbox != null) LOG.info("sandbox {} claimed from the {} pool", sandbox.sandbox().sandboxId(), template);
         return Optional.ofNullable(sandbox);
     }
 
@@ -111,7 +170,7 @@ public final class WarmPools implements AutoCloseable {
     /** Ids of the ready, unclaimed sandboxes (tests, diagnostics). */
     public List<String> pooledIds() {
         List<String> ids = new ArrayList<>();
-        pools.values().forEach(p -> p.ready.forEach(s -> ids.add(s.sandboxId())));
+        pools.values().forEach(p -> p.ready.forEach(s -> ids.add(s.sandbox().sandboxId())));
         return ids;
     }
 
@@ -140,9 +199,11 @@ public final class WarmPools implements AutoCloseable {
                 if (closed) return;
                 String id = ids.get();
                 RunningSandbox sandbox;
+                String accessToken;
                 try {
                     sandbox = runtime.start(new SandboxSpec(id, pool.template, cpus, memoryMB, diskMB));
                     readiness.accept(sandbox);
+                    accessToken = personalise.apply(sandbox);
                 } catch (RuntimeException e) {
                     LOG.warn("pooled sandbox {} for template {} failed to boot: {}", id, pool.template, e.toString());
                     destroy(id);
@@ -152,7 +213,7 @@ public final class WarmPools implements AutoCloseable {
                     destroy(id);
                     return;
                 }
-                pool.ready.addLast(sandbox);
+                pool.ready.addLast(new Pooled(sandbox, accessToken));
                 ok = true;
                 pool.failures.set(0);
                 LOG.info("sandbox {} booted into the {} pool ({} ready)", id, pool.template, pool.ready.size());
@@ -202,14 +263,25 @@ public final class WarmPools implements AutoCloseable {
             }
         }
         for (Pool pool : pools.values()) {
-            for (RunningSandbox s; (s = pool.ready.pollFirst()) != null; ) destroy(s.sandboxId());
+            for (Pooled s; (s = pool.ready.pollFirst()) != null; ) destroy(s.sandbox().sandboxId());
+        }
+    }
+
+    /**
+     * A ready sandbox as a claim receives it.
+     *
+     * @param accessToken the token its agent already holds (given by {@code personalise}), or null when it holds none
+     */
+    public record Pooled(RunningSandbox sandbox, String accessToken) {
+        boolean alive() {
+            return ProcessHandle.of(sandbox.pid()).map(ProcessHandle::isAlive).orElse(false);
         }
     }
 
     private static final class Pool {
         final String template;
         final int target;
-        final ConcurrentLinkedDeque<RunningSandbox> ready = new ConcurrentLinkedDeque<>();
+        final ConcurrentLinkedDeque<Pooled> ready = new ConcurrentLinkedDeque<>();
         final AtomicInteger booting = new AtomicInteger();
         final AtomicInteger failures = new AtomicInteger();
 

@@ -71,6 +71,10 @@ public final class SandboxManager implements AutoCloseable {
                 every, every, TimeUnit.MILLISECONDS);
     }
 
+    private static String ms(long nanos) {
+        return String.format(java.util.Locale.ROOT, "%.1f", nanos / 1e6);
+    }
+
     public static String newSandboxId() {
         char[] id = new char[20];
         for (int i = 0; i < id.length; i++) id[i] = ID_ALPHABET[RANDOM.nextInt(ID_ALPHABET.length)];
@@ -91,13 +95,17 @@ public final class SandboxManager implements AutoCloseable {
             throw SandboxError.badRequest("outbound network rules (allow_internet_access=false, network.denyOut) are"
                     + " not supported by this server's runtime");
         }
+        long t0 = System.nanoTime();
         validate(spec);
         int cpus = resource(spec.cpuCount(), config.defaultCpuCount(), config.maxCpuCount(), "cpuCount");
         int memory = resource(spec.memoryMB(), config.defaultMemoryMB(), config.maxMemoryMB(), "memoryMB");
         int disk = resource(spec.diskSizeMB(), config.defaultDiskMB(), config.maxDiskMB(), "diskSizeMB");
-        String accessToken = "bxa_" + dev.boxwood.server.auth.ApiKeys.randomHex(24);
-        RunningSandbox running = claimPooled(spec, cpus, memory, disk, egress, accessToken);
+        String accessToken = newAccessToken();
+        dev.boxwood.server.pool.WarmPools.Pooled claimed = claimPooled(spec, cpus, memory, disk, egress, accessToken);
+        RunningSandbox running = claimed == null ? null : claimed.sandbox();
+        if (claimed != null) accessToken = claimed.accessToken();
         boolean initialised = running != null;
+        long tClaimed = System.nanoTime();
         String id = running != null ? running.sandboxId() : newSandboxId();
         if (running == null) try (var permit = acquireBoot()) {
             running = runtime.start(new SandboxSpec(id, spec.templateId(), cpus, memory, disk));
@@ -124,42 +132,65 @@ public final class SandboxManager implements AutoCloseable {
                 spec.autoResume(), spec.timeout());
         LiveSandbox sandbox = new LiveSandbox(row, running);
         try {
-            store.insert(row);
-            store.saveEgress(id, egress);
+            store.insertCreated(row, egress, "sandbox created from template '" + spec.templateId() + "' with " + cpus
+                    + " CPU, " + memory + " MiB memory, " + disk + " MiB disk; timeout " + spec.timeout().toSeconds() + " s"
+                    + (claimed != null ? " (from the warm pool)" : ""));
             live.put(id, sandbox);
-            store.addEvent(id, "info", "sandbox created from template '" + spec.templateId() + "' with " + cpus
-                    + " CPU, " + memory + " MiB memory, " + disk + " MiB disk; timeout " + spec.timeout().toSeconds() + " s");
         } catch (RuntimeException e) {
             live.remove(id);
             cleanUpFailed(id, e);
             throw new SandboxError(SandboxError.Kind.FAILED, "failed to record sandbox", e);
         }
+        long tRecorded = System.nanoTime();
         scheduleExpiry(sandbox);
         Thread.ofVirtual().name("boxwood-metrics-" + id).start(() -> sample(sandbox));
-        LOG.info("sandbox {} created for team {} from template {}", id, team.name(), spec.templateId());
+        // bench/claim.py reads the breakdown of pooled creates
+        LOG.info("sandbox {} created for team {} from template {} in {} ms ({}; boot or claim {} ms, record {} ms)", id,
+                team.name(), spec.templateId(), ms(System.nanoTime() - t0), claimed != null ? "claimed" : "cold",
+                ms(tClaimed - t0), ms(tRecorded - tClaimed));
         return row;
     }
 
     /**
-     * A warm sandbox of the request's template and resources, personalised below exactly like a cold one; null when
-     * there is no pool or it is empty. Requests with network restrictions always boot cold.
+     * A warm sandbox of the request's template and resources, personalised here to end up exactly like a cold one,
+     * with the access token it holds (returned); null when there is no pool or it is empty. Requests with network
+     * restrictions always boot cold. The pool booted it with the open rules and gave its agent a fresh token already,
+     * so a create with neither other rules nor env vars takes no round trip into the sandbox.
      */
-    private RunningSandbox claimPooled(CreateSpec spec, int cpus, int memory, int disk,
-                                       dev.boxwood.server.network.EgressRules egress, String accessToken) {
+    private dev.boxwood.server.pool.WarmPools.Pooled claimPooled(CreateSpec spec, int cpus, int memory, int disk,
+                                                                 dev.boxwood.server.network.EgressRules egress,
+                                                                 String accessToken) {
         dev.boxwood.server.pool.WarmPools warm = pools;
         if (warm == null || Boolean.FALSE.equals(spec.allowInternetAccess())) return null;
-        RunningSandbox pooled = warm.claim(templates.resolve(spec.templateId()), cpus, memory, disk).orElse(null);
+        var pooled = warm.claim(templates.resolve(spec.templateId()), cpus, memory, disk).orElse(null);
         if (pooled == null) return null;
+        RunningSandbox sandbox = pooled.sandbox();
+        String token = pooled.accessToken() != null ? pooled.accessToken() : accessToken;
         try {
-            runtime.applyEgress(pooled.sandboxId(), egress);
-            agent.init(pooled, accessToken, spec.envVars());
-            return pooled;
+            if (!egress.equals(dev.boxwood.server.network.EgressRules.OPEN)) runtime.applyEgress(sandbox.sandboxId(), egress);
+            boolean envVars = spec.envVars() != null && !spec.envVars().isEmpty();
+            if (pooled.accessToken() == null || envVars) agent.init(sandbox, token, spec.envVars());
+            return new dev.boxwood.server.pool.WarmPools.Pooled(sandbox, token);
         } catch (RuntimeException e) {
             // A pooled sandbox that cannot be personalised is nobody's yet: drop it and boot one cold instead of
             // failing the create.
-            cleanUpFailed(pooled.sandboxId(), e);
+            cleanUpFailed(sandbox.sandboxId(), e);
             return null;
         }
+    }
+
+    /**
+     * Gives a pooled sandbox that passed its readiness check a fresh access token (and the default user and workdir)
+     * ahead of its claim, and returns the token; only the claim's create response ever shows it to a client.
+     */
+    public String personaliseAhead(RunningSandbox sandbox) {
+        String token = newAccessToken();
+        agent.init(sandbox, token, Map.of());
+        return token;
+    }
+
+    private static String newAccessToken() {
+        return "bxa_" + dev.boxwood.server.auth.ApiKeys.randomHex(24);
     }
 
     /** Waits for one of the bounded boot slots (creates go before pool refills); nothing is booted yet. */
@@ -532,20 +563,61 @@ public final class SandboxManager implements AutoCloseable {
         return true;
     }
 
+    /**
+     * Nothing of the sandbox runs when this returns (its processes are dead, or frozen if it was paused); the rest of
+     * the teardown (OCI state, mounts, network, cgroups, files) goes on in the background, tracked in
+     * {@link #teardowns}. A server that stops before one finishes leaves traces that the next start removes.
+     */
     private void endLocked(LiveSandbox s, String id, SandboxRow.Status status, String why) {
+        long t0 = System.nanoTime();
         s.cancelExpiry();
-        String level = "info";
-        String message = why;
+        boolean rest;
         try {
-            runtime.destroy(id);
+            rest = runtime.halt(s.running());
         } catch (RuntimeException e) {
             LOG.error("destroying sandbox {} failed; it will be retried on the next start", id, e);
-            level = "error";
-            message = why + "; cleanup failed: " + e.getMessage();
+            store.markEnded(id, status, Instant.now());
+            store.addEvent(id, "error", why + "; cleanup failed: " + e.getMessage());
+            return;
         }
+        long tHalted = System.nanoTime();
         store.markEnded(id, status, Instant.now());
-        store.addEvent(id, level, message);
-        LOG.info("sandbox {} ended: {}", id, message);
+        store.addEvent(id, "info", why);
+        LOG.info("sandbox {} ended: {} (halt {} ms, record {} ms)", id, why, ms(tHalted - t0), ms(System.nanoTime() - tHalted));
+        if (rest) teardown(id);
+    }
+
+    /** Sandboxes whose host resources are still being removed after they ended. */
+    private final Map<String, Thread> teardowns = new ConcurrentHashMap<>();
+
+    private void teardown(String id) {
+        Thread t = Thread.ofVirtual().name("boxwood-teardown-" + id).unstarted(() -> {
+            try {
+                runtime.destroy(id);
+            } catch (RuntimeException e) {
+                LOG.error("removing what is left of sandbox {} failed; it will be retried on the next start", id, e);
+                store.addEvent(id, "error", "cleanup failed: " + e.getMessage());
+            } finally {
+                teardowns.remove(id);
+            }
+        });
+        teardowns.put(id, t);
+        t.start();
+    }
+
+    /** Waits until the background teardowns of ended sandboxes have finished; false when some still run. */
+    public boolean awaitTeardowns(Duration atMost) {
+        long until = System.nanoTime() + atMost.toNanos();
+        for (Thread t : List.copyOf(teardowns.values())) {
+            long left = until - System.nanoTime();
+            try {
+                if (left <= 0 || !t.join(Duration.ofNanos(left))) return false;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return teardowns.isEmpty();
     }
 
     // ---- restart recovery ---------------------------------------------------------------------------------------
@@ -646,9 +718,13 @@ public final class SandboxManager implements AutoCloseable {
         }
     }
 
-    /** Stops timers; running sandboxes are left running for the next server process to reattach. */
+    /**
+     * Stops timers and lets teardowns in progress finish (bounded); running sandboxes are left running for the next
+     * server process to reattach.
+     */
     @Override
     public void close() {
         scheduler.shutdownNow();
+        if (!awaitTeardowns(Duration.ofSeconds(60))) LOG.warn("sandbox teardowns still running at shutdown: {}", teardowns.keySet());
     }
 }

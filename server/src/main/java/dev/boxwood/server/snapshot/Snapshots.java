@@ -163,6 +163,8 @@ public final class Snapshots {
                             + "'; delete that one first");
                 }
             }
+            // A sandbox killed a moment ago may still have its overlay on the snapshot's layers (teardown runs on).
+            sandboxes.awaitTeardowns(java.time.Duration.ofSeconds(60));
             try {
                 layers.remove(s.id());
             } catch (RuntimeException e) {

@@ -128,6 +128,7 @@ class PauseResumeTest {
             json(real.call(server, "POST", "/sandboxes/" + id + "/pause", key, null), 204);
             json(real.call(server, "DELETE", "/sandboxes/" + id, key, null), 204);
             assertThat(server.store().find(id).orElseThrow().status()).isEqualTo(SandboxRow.Status.KILLED);
+            assertThat(server.sandboxes().awaitTeardowns(java.time.Duration.ofSeconds(60))).isTrue();
             assertThat(real.runtime.crun.leftovers()).doesNotContain(id);
             assertThat(real.dataDir.resolve("sandboxes").resolve(id)).doesNotExist();
             assertThat(Path.of("/sys/fs/cgroup/freezer/boxwood", id)).doesNotExist();

@@ -97,6 +97,8 @@ class RealSandboxTest {
             json(real.call(server, "DELETE", "/sandboxes/" + id, a, null), 204);
             assertThat(real.call(server, "GET", "/health", null, null, "E2b-Sandbox-Id", id, "E2b-Sandbox-Port", "49983")
                     .statusCode()).isEqualTo(502);
+            // The rest of the teardown finishes in the background after the 204.
+            assertThat(server.sandboxes().awaitTeardowns(java.time.Duration.ofSeconds(60))).isTrue();
             assertThat(real.runtime.crun.leftovers()).doesNotContain(id);
         }
     }

@@ -128,6 +128,7 @@ class TrafficLimitsTest {
             assertThat(HostCommand.check(List.of("nft", "list", "map", "inet", "boxwood_limits", "from_sandbox")))
                     .containsOnlyOnce("\"" + net.hostInterface() + "\"");
             assertThat(real.call(server, "DELETE", "/sandboxes/" + capped, key, null).statusCode()).isEqualTo(204);
+            assertThat(server.sandboxes().awaitTeardowns(java.time.Duration.ofSeconds(60))).isTrue();
             assertThat(HostCommand.run(List.of("nft", "list", "chain", "inet", "boxwood_limits",
                     "from_" + net.hostInterface())).ok()).isFalse();
         }

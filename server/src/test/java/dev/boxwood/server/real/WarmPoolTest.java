@@ -177,6 +177,20 @@ class WarmPoolTest {
             for (Future<String> f : claims) claimed.add(f.get());
             assertThat(claimed).as("two claims, two different pooled sandboxes").isEqualTo(pooled);
             assertThat(server.pools().available().get("base")).isZero();
+            // Claimed without env vars, so without an /init at claim time: each holds its own token and only that.
+            List<String> ids = List.copyOf(claimed);
+            List<String> tokens = new ArrayList<>();
+            for (String id : ids) {
+                tokens.add(json(real.call(server, "GET", "/sandboxes/" + id, key, null), 200).get("envdAccessToken").asText());
+            }
+            assertThat(tokens.get(0)).startsWith("bxa_").isNotEqualTo(tokens.get(1));
+            for (int i = 0; i < 2; i++) {
+                assertThat(run(server, ids.get(i), tokens.get(i), "echo ok")).isEqualTo("ok\n");
+                assertThat(real.call(server, "GET", "/envs", null, null, "E2b-Sandbox-Id", ids.get(i), "E2b-Sandbox-Port",
+                        "49983", "X-Access-Token", tokens.get(1 - i)).statusCode()).isEqualTo(401);
+                assertThat(real.call(server, "GET", "/envs", null, null, "E2b-Sandbox-Id", ids.get(i), "E2b-Sandbox-Port",
+                        "49983").statusCode()).isEqualTo(401);
+            }
 
             String cold = create(server, key, "{\"templateID\":\"base\"}");
             String otherMemory = create(server, key, "{\"templateID\":\"base\",\"memoryMB\":300}");
@@ -240,7 +254,10 @@ class WarmPoolTest {
         }
     }
 
-    /** A pooled sandbox whose agent does not answer {@code /init} (here: stopped) is dropped and the create boots cold. */
+    /**
+     * A claim with env vars still hands them over with {@code /init}; a pooled sandbox whose agent does not answer it
+     * (here: stopped) is dropped and the create boots cold.
+     */
     @Test
     void aPooledSandboxThatCannotBeInitialisedIsDestroyedAndTheCreateBootsCold() throws Exception {
         try (BoxwoodServer server = start(Map.of("base", 1))) {
@@ -253,7 +270,7 @@ class WarmPoolTest {
                 for (ProcessHandle agent : ProcessHandle.of(tini).orElseThrow().children().toList()) {
                     assertThat(new ProcessBuilder("kill", "-STOP", Long.toString(agent.pid())).start().waitFor()).isZero();
                 }
-                String id = create(server, key, "{\"templateID\":\"base\",\"timeout\":120}");
+                String id = create(server, key, "{\"templateID\":\"base\",\"timeout\":120,\"envVars\":{\"A\":\"b\"}}");
                 assertThat(id).isNotEqualTo(pooled);
                 assertThat(real.runtime.reattach(pooled)).as("the stuck pooled sandbox is destroyed").isEmpty();
                 assertThat(run(server, id, json(real.call(server, "GET", "/sandboxes/" + id, key, null), 200)
@@ -261,6 +278,27 @@ class WarmPoolTest {
             } finally {
                 gated.openGate();
             }
+        }
+    }
+
+    /** Claims no longer talk to the sandbox: an idle pooled agent that stops answering is found, destroyed and replaced. */
+    @Test
+    void aPooledAgentThatStopsAnsweringWhileItWaitsIsReplaced() throws Exception {
+        try (BoxwoodServer server = start(Map.of("base", 1))) {
+            String key = server.teams().createKey(server.teams().ensureTeam("a"));
+            await("the pool to fill", () -> server.pools().available().get("base") == 1);
+            String stuck = server.pools().pooledIds().getFirst();
+            long tini = real.runtime.reattach(stuck).orElseThrow().pid();
+            for (ProcessHandle agent : ProcessHandle.of(tini).orElseThrow().children().toList()) {
+                assertThat(new ProcessBuilder("kill", "-STOP", Long.toString(agent.pid())).start().waitFor()).isZero();
+            }
+            await("the stuck sandbox to leave the pool", () -> !server.pools().pooledIds().contains(stuck));
+            await("the stuck sandbox to be destroyed", () -> real.runtime.reattach(stuck).isEmpty());
+            await("the pool to refill", () -> server.pools().available().get("base") == 1);
+            String id = create(server, key, "{\"templateID\":\"base\",\"timeout\":120}");
+            assertThat(id).isNotEqualTo(stuck);
+            assertThat(run(server, id, json(real.call(server, "GET", "/sandboxes/" + id, key, null), 200)
+                    .get("envdAccessToken").asText(), "echo up")).isEqualTo("up\n");
         }
     }
 
