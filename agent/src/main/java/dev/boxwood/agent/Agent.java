@@ -45,6 +45,7 @@ public final class Agent implements AutoCloseable {
         String port = System.getenv().getOrDefault("BOXWOOD_AGENT_PORT", String.valueOf(Ports.AGENT));
         String host = System.getenv().getOrDefault("BOXWOOD_AGENT_HOST", "0.0.0.0");
         String initToken = System.getenv("BOXWOOD_INIT_TOKEN");
+        awaitLoopback();
         // >>> code interpreter hook: E2B's interpreter on 49999 when the template has a Jupyter kernel. Started
         // first, so its port is open by the time the server sees this agent healthy and hands the sandbox out.
         dev.boxwood.agent.interpreter.InterpreterServer.startIfAvailable(Integer.parseInt(port));
@@ -59,6 +60,24 @@ public final class Agent implements AutoCloseable {
                 "listening on {}:{} {} ms after JVM start", host, agent.port(),
                 java.time.Duration.between(t, java.time.Instant.now()).toMillis()));
         agent.server.join();
+    }
+
+    /**
+     * The server wires up the sandbox's network while this JVM starts, so on a loaded host {@code lo} may come up a
+     * moment after main() begins; kernels started before then could not bind 127.0.0.1. Listening on the wildcard
+     * address needs no interface, and the server asks for /health only once the network is up, so nothing else waits.
+     */
+    static void awaitLoopback() throws InterruptedException {
+        Path flags = Path.of("/sys/class/net/lo/flags");
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            try {
+                if ((Integer.decode(java.nio.file.Files.readString(flags).strip()) & 1) != 0) return; // IFF_UP
+            } catch (java.io.IOException | NumberFormatException e) {
+                return; // no sysfs view of the interfaces here: nothing to wait for
+            }
+            Thread.sleep(2);
+        }
     }
 
     /**

@@ -11,6 +11,10 @@ import java.io.OutputStream;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
@@ -25,7 +29,7 @@ final class ManagedProcess {
     private final int pid;
     private final ProcessConfig config;
     private final String tag;
-    private final Process process;
+    private final Child process;
     private final PtyMaster pty;
     private final OutputStream stdin;
     private final List<Subscriber> subscribers = new CopyOnWriteArrayList<>();
@@ -36,14 +40,13 @@ final class ManagedProcess {
     private volatile int lastSignal;
     private volatile boolean stdinClosed;
 
-    ManagedProcess(Process process, ProcessConfig config, String tag, PtyMaster pty, boolean stdinOpen) {
-        this.pid = (int) process.pid();
+    ManagedProcess(Child process, ProcessConfig config, String tag, PtyMaster pty) {
+        this.pid = process.pid();
         this.process = process;
         this.config = config;
         this.tag = tag;
         this.pty = pty;
-        this.stdin = pty == null && stdinOpen ? process.getOutputStream() : null;
-        if (pty == null && !stdinOpen) closeQuietly(process.getOutputStream());
+        this.stdin = pty == null ? process.stdin() : null;
     }
 
     int pid() {
@@ -68,15 +71,15 @@ final class ManagedProcess {
 
     /** Starts pumping output and waiting for the exit; {@code onEnd} runs once the end event is out. */
     void run(Consumer<ManagedProcess> onEnd) {
-        Thread[] pumps;
+        // Pooled platform threads: a virtual thread blocked on a pipe or PTY read pins its carrier (see Kernel), and
+        // a short command should not pay for making two threads.
+        Future<?>[] pumps;
         if (pty != null) {
-            // native reads pin their carrier, so the PTY pump gets a platform thread of its own
-            pumps = new Thread[] {Thread.ofPlatform().daemon().name("pty-" + pid).start(this::pumpPty)};
+            pumps = new Future<?>[] {Spawner.IO.submit(this::pumpPty)};
         } else {
-            pumps = new Thread[] {
-                    // platform threads: a virtual thread blocked on a pipe read pins its carrier (see Kernel)
-                    Thread.ofPlatform().daemon().name("stdout-" + pid).start(() -> pump(process.getInputStream(), true)),
-                    Thread.ofPlatform().daemon().name("stderr-" + pid).start(() -> pump(process.getErrorStream(), false))};
+            pumps = new Future<?>[] {
+                    Spawner.IO.submit(() -> pump(process.stdout(), true)),
+                    Spawner.IO.submit(() -> pump(process.stderr(), false))};
         }
         Thread.ofVirtual().name("wait-" + pid).start(() -> {
             int code;
@@ -105,14 +108,18 @@ final class ManagedProcess {
      * client. A grandchild that keeps the pipe open (a background job) would hold them forever, so pumps that read
      * nothing for a while are left behind and the end is reported without them.
      */
-    private void drain(Thread[] pumps) throws InterruptedException {
+    private void drain(Future<?>[] pumps) throws InterruptedException {
         long seen = -1;
         while (seen != pumped.get() || delivering.get() > 0) {
             seen = pumped.get();
             boolean done = true;
-            for (Thread t : pumps) {
-                t.join(java.time.Duration.ofMillis(300));
-                done &= !t.isAlive();
+            for (Future<?> f : pumps) {
+                try {
+                    f.get(300, TimeUnit.MILLISECONDS);
+                } catch (TimeoutException | ExecutionException e) {
+                    // still reading (or failed: then it is done)
+                }
+                done &= f.isDone();
             }
             if (done) return;
         }

@@ -83,24 +83,28 @@ public final class ProcessService {
             int rows = size == null || size.rows() <= 0 ? 24 : size.rows();
             pty = PtyMaster.open(cols, rows);
         }
-        ProcessBuilder builder = new ProcessBuilder(command(config, user, pty != null)).directory(cwd.toFile());
-        builder.environment().clear();
-        builder.environment().putAll(environment(config, user));
-        if (pty != null) {
-            File slave = new File(pty.slavePath());
-            builder.redirectInput(slave).redirectOutput(ProcessBuilder.Redirect.appendTo(slave))
-                    .redirectError(ProcessBuilder.Redirect.appendTo(slave));
-        } else if (!stdinOpen) {
-            builder.redirectInput(new File("/dev/null"));
+        Map<String, String> env = environment(config, user);
+        // A terminal needs setsid --ctty, which posix_spawn cannot do; pipes take the one-exec path when it can.
+        Child child = pty != null ? null : Spawner.get().spawn(argv(config), env, cwd, user, stdinOpen);
+        if (child == null) {
+            ProcessBuilder builder = new ProcessBuilder(command(config, user, pty != null)).directory(cwd.toFile());
+            builder.environment().clear();
+            builder.environment().putAll(env);
+            if (pty != null) {
+                File slave = new File(pty.slavePath());
+                builder.redirectInput(slave).redirectOutput(ProcessBuilder.Redirect.appendTo(slave))
+                        .redirectError(ProcessBuilder.Redirect.appendTo(slave));
+            } else if (!stdinOpen) {
+                builder.redirectInput(new File("/dev/null"));
+            }
+            try {
+                child = new Child.Jdk(builder.start(), pty == null && stdinOpen);
+            } catch (IOException e) {
+                if (pty != null) pty.close();
+                throw ConnectError.invalidArgument("cannot start '" + config.cmd() + "': " + e.getMessage());
+            }
         }
-        Process process;
-        try {
-            process = builder.start();
-        } catch (IOException e) {
-            if (pty != null) pty.close();
-            throw ConnectError.invalidArgument("cannot start '" + config.cmd() + "': " + e.getMessage());
-        }
-        ManagedProcess managed = new ManagedProcess(process, withCwd(config, cwd), request.tag(), pty, stdinOpen);
+        ManagedProcess managed = new ManagedProcess(child, withCwd(config, cwd), request.tag(), pty);
         processes.put(managed.pid(), managed);
         Subscriber subscriber = managed.subscribe();
         managed.run(p -> processes.remove(p.pid(), p));
@@ -253,6 +257,13 @@ public final class ProcessService {
     private static ProcessConfig withCwd(ProcessConfig config, Path cwd) {
         return new ProcessConfig(config.cmd(), config.args() == null ? List.of() : config.args(),
                 config.envs() == null ? Map.of() : config.envs(), cwd.toString());
+    }
+
+    private static List<String> argv(ProcessConfig config) {
+        List<String> argv = new ArrayList<>();
+        argv.add(config.cmd());
+        if (config.args() != null) argv.addAll(config.args());
+        return argv;
     }
 
     /** setsid gives the process its own session and process group (and with --ctty, its terminal). */

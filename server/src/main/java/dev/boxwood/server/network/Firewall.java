@@ -134,13 +134,24 @@ public final class Firewall {
 
     /** Lets the sandbox's traffic through and gives it its own (empty) chain. */
     public void addSandbox(NetworkAttachment net) {
-        // The slot allocator handed this interface name to us, so a mapping still keyed by it belongs to a sandbox
-        // that is gone (a process killed mid-destroy); left in place it would make the add below fail.
+        clearStale(net);
+        HostCommand.check(List.of("nft", "-f", "-"), addScript(net));
+    }
+
+    /**
+     * The slot allocator handed this interface name to us, so a mapping still keyed by it belongs to a sandbox that is
+     * gone (a process killed mid-destroy); left in place it would make {@link #addScript} fail.
+     */
+    void clearStale(NetworkAttachment net) {
         HostCommand.run(List.of("nft", "delete", "element", "inet", "boxwood", "egress",
                 "{ \"" + net.hostInterface() + "\" }"));
         HostCommand.run(List.of("nft", "delete", "element", "inet", "boxwood", "sandbox_nat",
                 "{ \"" + net.hostInterface() + "\" }"));
-        HostCommand.check(List.of("nft", "-f", "-"), """
+    }
+
+    /** The nft commands that give a sandbox its chains and set elements (one part of a transaction). */
+    String addScript(NetworkAttachment net) {
+        return """
                 add chain inet boxwood %3$s
                 add chain inet boxwood %4$s
                 add element inet boxwood sources { "%1$s" . %2$s }
@@ -148,7 +159,7 @@ public final class Firewall {
                 add element inet boxwood sandbox_nat { "%1$s" : jump %4$s }
                 add element inet boxwood services { %5$s }
                 """.formatted(net.hostInterface(), net.sandboxAddress().getHostAddress(), net.chain(), net.natChain(),
-                services(net)));
+                services(net));
     }
 
     private static String services(NetworkAttachment net) {
@@ -162,6 +173,11 @@ public final class Firewall {
      * there are domain rules, TCP 80/443 that the address rules would not let through to the egress proxy there.
      */
     public void applyRules(NetworkAttachment net, EgressRules rules, java.net.InetAddress dnsAddress) {
+        HostCommand.check(List.of("nft", "-f", "-"), rulesScript(net, rules, dnsAddress));
+    }
+
+    /** The transaction text of {@link #applyRules}; it can follow {@link #addScript} in the same transaction. */
+    String rulesScript(NetworkAttachment net, EgressRules rules, java.net.InetAddress dnsAddress) {
         String host = net.hostAddress().getHostAddress();
         StringBuilder t = new StringBuilder();
         String filter = "add rule inet boxwood " + net.chain() + " ";
@@ -192,12 +208,25 @@ public final class Firewall {
                 }
             }
         }
-        HostCommand.check(List.of("nft", "-f", "-"), t.toString());
+        return t.toString();
     }
 
     private static String set(List<IpRange> ranges, boolean v4) {
         List<String> of = ranges.stream().filter(r -> r.ipv4() == v4).map(IpRange::toString).toList();
         return of.isEmpty() ? null : "{ " + String.join(", ", of) + " }";
+    }
+
+    /** The sandbox's elements and chains as one transaction, which fails as a whole if any of them is gone. */
+    String removeScript(NetworkAttachment net) {
+        String iface = net.hostInterface();
+        return """
+                delete element inet boxwood egress { "%1$s" }
+                delete element inet boxwood sources { "%1$s" . %2$s }
+                delete element inet boxwood sandbox_nat { "%1$s" }
+                delete element inet boxwood services { %3$s }
+                delete chain inet boxwood %4$s
+                delete chain inet boxwood %5$s
+                """.formatted(iface, net.sandboxAddress().getHostAddress(), services(net), net.chain(), net.natChain());
     }
 
     /** Removes the sandbox's elements and chain; tolerates any of them being gone already. */

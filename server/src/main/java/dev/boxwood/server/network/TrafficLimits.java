@@ -55,8 +55,14 @@ public final class TrafficLimits {
 
     /** Replaces whatever limits the sandbox's interface has with {@code settings}. */
     public static void apply(NetworkAttachment net, Settings settings) {
-        String ifname = net.hostInterface();
         install();
+        HostCommand.check(List.of("nft", "-f", "-"), script(net, settings));
+        shape(net, settings.mbit(), false);
+    }
+
+    /** The nftables part of {@link #apply}, to run in one transaction with other commands once the table exists. */
+    static String script(NetworkAttachment net, Settings settings) {
+        String ifname = net.hostInterface();
         StringBuilder t = new StringBuilder();
         for (String direction : List.of("from", "to")) {
             String chain = direction + "_" + ifname;
@@ -69,8 +75,25 @@ public final class TrafficLimits {
             t.append("add element inet ").append(TABLE).append(' ').append(direction).append("_sandbox { \"")
                     .append(ifname).append("\" : jump ").append(chain).append(" }\n");
         }
-        HostCommand.check(List.of("nft", "-f", "-"), t.toString());
-        shape(net, settings.mbit());
+        return t.toString();
+    }
+
+    /** The removal of {@link #script}'s objects as one transaction (fails as a whole if any is gone). */
+    static String removeScript(NetworkAttachment net) {
+        String ifname = net.hostInterface();
+        StringBuilder t = new StringBuilder();
+        for (String direction : List.of("from", "to")) {
+            t.append("delete element inet ").append(TABLE).append(' ').append(direction).append("_sandbox { \"")
+                    .append(ifname).append("\" }\n");
+            t.append("delete chain inet ").append(TABLE).append(' ').append(direction).append('_').append(ifname)
+                    .append('\n');
+        }
+        return t.toString();
+    }
+
+    /** Shapes a veth made a moment ago (no qdisc to replace), with the configured rate. */
+    static void shapeNew(NetworkAttachment net) {
+        shape(net, configured.mbit(), true);
     }
 
     /** Applies the configured limits again after a restart; a sandbox whose network is gone is left alone. */
@@ -93,9 +116,19 @@ public final class TrafficLimits {
         }
     }
 
+    private static volatile boolean installed;
+
+    /** {@link #install} once per process; a transaction that fails for a missing table calls install() itself. */
+    static void ensureInstalled() {
+        if (!installed) install();
+    }
+
     /** Creates the table once; never adds its base rules twice. */
     static synchronized void install() {
-        if (HostCommand.run(List.of("nft", "list", "table", "inet", TABLE)).ok()) return;
+        if (HostCommand.run(List.of("nft", "list", "table", "inet", TABLE)).ok()) {
+            installed = true;
+            return;
+        }
         HostCommand.Result created = HostCommand.run(List.of("nft", "-f", "-"), """
                 table inet %s {
                   map from_sandbox { type ifname : verdict; }
@@ -123,6 +156,7 @@ public final class TrafficLimits {
             throw new dev.boxwood.server.runtime.RuntimeFailure("cannot create nftables table " + TABLE + ": "
                     + created.output());
         }
+        installed = true;
     }
 
     /** Removes the whole table (tests and uninstall only). */
@@ -137,30 +171,27 @@ public final class TrafficLimits {
      * policing action, and shaping is kinder to TCP anyway; the sandbox cannot lift its own qdisc because its root
      * has no {@code CAP_NET_ADMIN}.
      */
-    private static void shape(NetworkAttachment net, int mbit) {
+    private static void shape(NetworkAttachment net, int mbit, boolean fresh) {
         String host = net.hostAddress().getHostAddress() + "/32";
         String agentPort = Integer.toString(dev.boxwood.protocol.Ports.AGENT);
-        List<String> tcp = List.of("match", "ip", "protocol", "6", "0xff");
-        shapeEnd(List.of("tc"), net.hostInterface(), mbit,
-                concat(tcp, "match", "ip", "src", host, "match", "ip", "dport", agentPort, "0xffff"));
-        shapeEnd(List.of("tc", "-n", net.netns()), "eth0", mbit,
-                concat(tcp, "match", "ip", "dst", host, "match", "ip", "sport", agentPort, "0xffff"));
+        String tcp = "match ip protocol 6 0xff";
+        shapeEnd(List.of("tc"), net.hostInterface(), mbit, fresh,
+                tcp + " match ip src " + host + " match ip dport " + agentPort + " 0xffff");
+        shapeEnd(List.of("tc", "-n", net.netns()), "eth0", mbit, fresh,
+                tcp + " match ip dst " + host + " match ip sport " + agentPort + " 0xffff");
     }
 
-    private static void shapeEnd(List<String> tc, String dev, int mbit, List<String> exempt) {
-        // Replace, not add: a restarted server re-applies over what the kernel kept.
-        HostCommand.run(concat(tc, "qdisc", "del", "dev", dev, "root"));
+    /** One {@code tc -batch} per end: each tc process costs more than the kernel's work. */
+    private static void shapeEnd(List<String> tc, String dev, int mbit, boolean fresh, String exempt) {
+        // Replace, not add: a restarted server re-applies over what the kernel kept. A new veth has nothing to replace.
+        if (!fresh) HostCommand.run(concat(tc, "qdisc", "del", "dev", dev, "root"));
         if (mbit == 0) return;
-        HostCommand.check(concat(tc, "qdisc", "add", "dev", dev, "root", "handle", "1:", "htb", "default", "10"));
-        HostCommand.check(concat(tc, "class", "add", "dev", dev, "parent", "1:", "classid", "1:10", "htb",
-                "rate", mbit + "mbit", "ceil", mbit + "mbit", "quantum", "60000"));
-        HostCommand.check(concat(tc, "class", "add", "dev", dev, "parent", "1:", "classid", "1:20", "htb",
-                "rate", "10gbit", "quantum", "60000"));
-        List<String> filter = concat(tc, "filter", "add", "dev", dev, "parent", "1:", "protocol", "ip", "prio", "1",
-                "u32");
-        filter.addAll(exempt);
-        filter.addAll(List.of("flowid", "1:20"));
-        HostCommand.check(filter);
+        HostCommand.check(concat(tc, "-batch", "-"), """
+                qdisc add dev %1$s root handle 1: htb default 10
+                class add dev %1$s parent 1: classid 1:10 htb rate %2$dmbit ceil %2$dmbit quantum 60000
+                class add dev %1$s parent 1: classid 1:20 htb rate 10gbit quantum 60000
+                filter add dev %1$s parent 1: protocol ip prio 1 u32 %3$s flowid 1:20
+                """.formatted(dev, mbit, exempt));
     }
 
     private static List<String> concat(List<String> head, String... tail) {
