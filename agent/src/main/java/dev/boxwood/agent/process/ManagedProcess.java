@@ -69,7 +69,7 @@ final class ManagedProcess {
         return end;
     }
 
-    /** Starts pumping output and waiting for the exit; {@code onEnd} runs once the end event is out. */
+    /** Starts pumping output and waiting for the exit; {@code onEnd} runs just before the end event goes out. */
     void run(Consumer<ManagedProcess> onEnd) {
         // Pooled platform threads: a virtual thread blocked on a pipe or PTY read pins its carrier (see Kernel), and
         // a short command should not pay for making two threads.
@@ -90,6 +90,8 @@ final class ManagedProcess {
                 return;
             }
             EndEvent event = endEvent(code);
+            // unlisted before anyone hears of the end: a client that saw it must not find the process in List
+            onEnd.accept(this);
             for (Subscriber s : subscribers) {
                 try {
                     s.deliver(ProcessEvent.ofEnd(event));
@@ -99,7 +101,6 @@ final class ManagedProcess {
             }
             end.complete(event);
             closeQuietly(stdin);
-            onEnd.accept(this);
         });
     }
 
