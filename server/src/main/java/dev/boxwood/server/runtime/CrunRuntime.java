@@ -457,6 +457,14 @@ public final class CrunRuntime implements SandboxRuntime {
         }
     }
 
+    /** Syscalls only (see {@link SandboxHalt}); when it cannot tell the sandbox stopped, a full destroy instead. */
+    @Override
+    public boolean halt(RunningSandbox sandbox) {
+        if (SandboxHalt.halt(sandbox.sandboxId(), sandbox.pid()) != SandboxHalt.Outcome.UNKNOWN) return true;
+        destroy(sandbox.sandboxId());
+        return false;
+    }
+
     @Override
     public Optional<RunningSandbox> reattach(String sandboxId) {
         if (sandboxId == null || !ID.matcher(sandboxId).matches()) {
