@@ -171,7 +171,96 @@ public final class SandboxNetwork implements AutoCloseable {
 
     /** Wires up the network namespace of the process {@code pid} (the sandbox's init, not yet started). */
     public NetworkAttachment attach(String sandboxId, long pid) {
-        HostCommand.check(List.of("ip", "netns", "attach", NETNS_PREFIX + sandboxId, Long.toString(pid)));
+        NetworkAttachment net = link(sandboxId, pid);
+        complete(net);
+        return net;
+    }
+
+    /**
+     * A network being wired up on a virtual thread while the sandbox starts: the agent's JVM start and this set-up
+     * overlap instead of adding up. Until {@link #completed} the sandbox can send nothing anywhere (the firewall drops
+     * traffic from an interface it has no {@code sources} entry for), so its user code, which runs only after
+     * {@code /init}, never sees it half done; the agent itself only listens.
+     */
+    public final class Attaching {
+        private final java.util.concurrent.CompletableFuture<NetworkAttachment> linked =
+                new java.util.concurrent.CompletableFuture<>();
+        private final java.util.concurrent.CompletableFuture<NetworkAttachment> completed =
+                new java.util.concurrent.CompletableFuture<>();
+        private volatile long setUpNanos;
+
+        private Attaching(String sandboxId, long pid) {
+            Thread.ofVirtual().name("network-" + sandboxId).start(() -> {
+                long t0 = System.nanoTime();
+                NetworkAttachment net;
+                try {
+                    net = link(sandboxId, pid);
+                    linked.complete(net);
+                } catch (Throwable e) {
+                    linked.completeExceptionally(e);
+                    completed.completeExceptionally(e);
+                    return;
+                } finally {
+                    setUpNanos = System.nanoTime() - t0;
+                }
+                try {
+                    complete(net);
+                    completed.complete(net);
+                } catch (Throwable e) {
+                    completed.completeExceptionally(e);
+                } finally {
+                    setUpNanos = System.nanoTime() - t0;
+                }
+            });
+        }
+
+        /** Waits until the host can reach the sandbox's address (veth, addresses, route). */
+        public NetworkAttachment linked() {
+            return await(linked);
+        }
+
+        /** Waits until all is done: firewall entries, limits, DNS and the egress proxy. */
+        public NetworkAttachment completed() {
+            return await(completed);
+        }
+
+        /** Waits for the set-up to end, however it ends: a failed boot must not tear down what is still being made. */
+        public void settle() {
+            try {
+                completed.join();
+            } catch (RuntimeException ignored) {
+                // the boot reports its own failure
+            }
+        }
+
+        /** How long the set-up took (so far), wherever it overlapped the boot. */
+        public long setUpNanos() {
+            return setUpNanos;
+        }
+
+        private static NetworkAttachment await(java.util.concurrent.CompletableFuture<NetworkAttachment> step) {
+            try {
+                return step.join();
+            } catch (java.util.concurrent.CompletionException e) {
+                if (e.getCause() instanceof RuntimeException r) throw r;
+                throw new RuntimeFailure("network set-up failed: " + e.getCause(), e.getCause());
+            }
+        }
+    }
+
+    /** Starts {@link #attach} on a virtual thread; the caller must wait on the result before destroying the sandbox. */
+    public Attaching attachInBackground(String sandboxId, long pid) {
+        return new Attaching(sandboxId, pid);
+    }
+
+    /**
+     * The namespace pin, the veth pair (its sandbox end created in the sandbox's namespace as {@code eth0}), both
+     * addresses and the sandbox's default route: two {@code ip -batch} processes, since a tool's start costs far more
+     * than the kernel's work.
+     */
+    NetworkAttachment link(String sandboxId, long pid) {
+        String netns = NETNS_PREFIX + sandboxId;
+        boolean pinned = false;
         // Another Boxwood process (e.g. a test server) may use the same pool; a taken interface name means its slot
         // is in use there, so take the next one.
         for (int attempt = 0; ; attempt++) {
@@ -186,15 +275,20 @@ public final class SandboxNetwork implements AutoCloseable {
                 pool.release(slot);
                 throw new RuntimeFailure("cannot record network of " + sandboxId + ": " + e.getMessage(), e);
             }
-            HostCommand.Result link = HostCommand.run(List.of("ip", "-batch", "-"), """
-                    link add %1$s type veth peer name bws%2$d netns %3$s
-                    addr add %4$s/30 dev %1$s
+            String pin = pinned ? "" : "netns attach " + netns + " " + pid + "\n";
+            HostCommand.Result link = HostCommand.run(List.of("ip", "-batch", "-"), pin + """
+                    link add %1$s type veth peer name eth0 netns %2$s
+                    addr add %3$s/30 dev %1$s
                     link set %1$s up
-                    """.formatted(net.hostInterface(), slot, net.netns(), net.hostAddress().getHostAddress()),
+                    """.formatted(net.hostInterface(), netns, net.hostAddress().getHostAddress()),
                     null, java.util.Map.of(), line -> {});
+            pinned = pinned || Files.exists(Path.of("/run/netns", netns));
             if (link.ok()) {
-                configure(net);
+                configureInside(net);
                 return net;
+            }
+            if (!pinned) {
+                throw new RuntimeFailure("cannot pin the network namespace of " + sandboxId + ": " + link.output());
             }
             if (!link.output().contains("File exists") || attempt >= 8) {
                 // Our link add succeeded (a later line failed): remove it. Never delete a name someone else owns.
@@ -204,28 +298,40 @@ public final class SandboxNetwork implements AutoCloseable {
         }
     }
 
-    private void configure(NetworkAttachment net) {
-        String host = net.hostInterface();
-        String peer = "bws" + net.slot();
-        String hostAddr = net.hostAddress().getHostAddress();
-        String sandboxAddr = net.sandboxAddress().getHostAddress();
+    private void configureInside(NetworkAttachment net) {
         // No IPv6 on the host end: no link-local address, no router solicitations.
         try {
-            Files.writeString(Path.of("/proc/sys/net/ipv6/conf/" + host + "/disable_ipv6"), "1");
+            Files.writeString(Path.of("/proc/sys/net/ipv6/conf/" + net.hostInterface() + "/disable_ipv6"), "1");
         } catch (IOException ignored) {
             // IPv6 may be disabled host-wide; the firewall drops sandbox IPv6 either way
         }
         HostCommand.check(List.of("ip", "-n", net.netns(), "-batch", "-"), """
                 link set lo up
-                link set %1$s name eth0
-                addr add %2$s/30 dev eth0
+                addr add %1$s/30 dev eth0
                 link set eth0 up
-                route add default via %3$s
-                """.formatted(peer, sandboxAddr, hostAddr));
-        firewall.addSandbox(net);
-        TrafficLimits.apply(net);
-        // DNS works from the first moment; the default rules are the open ones.
-        applyEgress(net.sandboxId(), EgressRules.OPEN);
+                route add default via %2$s
+                """.formatted(net.sandboxAddress().getHostAddress(), net.hostAddress().getHostAddress()));
+    }
+
+    /**
+     * DNS forwarder and egress proxy, then the firewall entries, the connection caps and the open default rules in one
+     * nftables transaction, then the bandwidth shaping (one {@code tc -batch} per end).
+     */
+    void complete(NetworkAttachment net) {
+        Served s = serve(net);
+        TrafficLimits.ensureInstalled();
+        String transaction = firewall.addScript(net) + TrafficLimits.script(net, TrafficLimits.configured())
+                + firewall.rulesScript(net, EgressRules.OPEN, dnsAddress());
+        HostCommand.Result applied = HostCommand.run(List.of("nft", "-f", "-"), transaction, null,
+                java.util.Map.of(), line -> {});
+        if (!applied.ok()) {
+            // Rare: elements a dead sandbox left under this interface name, or a limits table someone removed.
+            firewall.clearStale(net);
+            TrafficLimits.install();
+            HostCommand.check(List.of("nft", "-f", "-"), transaction);
+        }
+        s.rules = EgressRules.OPEN;
+        TrafficLimits.shapeNew(net);
     }
 
     /** The recorded network of a sandbox, if it has one. */
@@ -244,11 +350,17 @@ public final class SandboxNetwork implements AutoCloseable {
         unserve(sandboxId);
         Optional<NetworkAttachment> recorded = find(sandboxId);
         recorded.ifPresent(net -> {
-            firewall.removeSandbox(net);
-            TrafficLimits.remove(net);
-            HostCommand.run(List.of("ip", "link", "del", net.hostInterface()));
+            // One transaction when everything is there (the usual case); one command per object otherwise.
+            if (!HostCommand.run(List.of("nft", "-f", "-"), firewall.removeScript(net) + TrafficLimits.removeScript(net),
+                    null, java.util.Map.of(), line -> {}).ok()) {
+                firewall.removeSandbox(net);
+                TrafficLimits.remove(net);
+            }
         });
-        HostCommand.run(List.of("ip", "netns", "del", NETNS_PREFIX + sandboxId));
+        // -force: go on past a link or pin that is gone already
+        HostCommand.run(List.of("ip", "-force", "-batch", "-"), recorded.map(net -> "link del " + net.hostInterface()
+                + "\n").orElse("") + "netns del " + NETNS_PREFIX + sandboxId + "\n", null, java.util.Map.of(),
+                line -> {});
         recorded.ifPresent(net -> pool.release(net.slot()));
         try {
             Files.deleteIfExists(stateDir.resolve(sandboxId));
