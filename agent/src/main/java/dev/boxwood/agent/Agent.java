@@ -40,7 +40,7 @@ public final class Agent implements AutoCloseable {
     public static void main(String[] args) throws Exception {
         if (args.length > 0 && args[0].equals("--train")) {
             dev.boxwood.agent.startup.Training.run();
-            return;
+            System.exit(0); // the JVM writes the cache on exit; a thread the interpreter left must not hold it up
         }
         String port = System.getenv().getOrDefault("BOXWOOD_AGENT_PORT", String.valueOf(Ports.AGENT));
         String host = System.getenv().getOrDefault("BOXWOOD_AGENT_HOST", "0.0.0.0");

@@ -1,51 +1,72 @@
 package dev.boxwood.agent.startup;
 
 import dev.boxwood.agent.Agent;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
+import dev.boxwood.agent.interpreter.InterpreterServer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * A training run for the JVM's AOT cache ({@code java -XX:AOTCacheOutput=agent.aot -jar agent.jar --train}): starts
- * an agent on a loopback port, drives the paths every sandbox uses (health, init, a process, filesystem RPCs, an
- * upload and a download) and stops. The classes loaded and linked here are what the cache then serves at start-up.
- * Never fails the build: a failed exercise only makes the cache smaller.
+ * what {@code Agent.main} starts in this sandbox (the code interpreter too when its template has a Python kernel),
+ * drives the paths every sandbox uses (health, init, a process, filesystem RPCs, an upload and a download, and a
+ * {@code 1+1} through the interpreter once its kernels are up) and stops. The classes loaded and linked here are what
+ * the cache then serves at start-up.
+ *
+ * <p>The requests are written on plain sockets: an HTTP client here would put its own classes into the cache, which
+ * every sandbox would then load at start-up for nothing. Never fails the build: a failed exercise only makes the
+ * cache smaller.
  */
 public final class Training {
     private Training() {}
 
     public static void run() {
         Path dir = null;
+        InterpreterServer interpreter = null;
         try (Agent agent = Agent.start("127.0.0.1", 0, "train")) {
+            int port = agent.port();
+            // Like Agent.main; the interpreter binds its own port, which in the throwaway sandbox is free.
+            interpreter = InterpreterServer.startIfAvailable(port);
             dir = Files.createTempDirectory("boxwood-agent-train");
-            HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-            String base = "http://127.0.0.1:" + agent.port();
-            send(http, HttpRequest.newBuilder(URI.create(base + "/health")).GET());
-            send(http, HttpRequest.newBuilder(URI.create(base + "/init")).header("X-Boxwood-Init-Token", "train")
-                    .POST(HttpRequest.BodyPublishers.ofString("{\"accessToken\":\"t\",\"envVars\":{\"A\":\"1\"},"
-                            + "\"defaultUser\":\"root\"}")));
+            send(port, "GET", "/health", Map.of(), null);
+            send(port, "POST", "/init", Map.of("X-Boxwood-Init-Token", "train", "Content-Type", "application/json"),
+                    "{\"accessToken\":\"t\",\"envVars\":{\"A\":\"1\"},\"defaultUser\":\"root\"}".getBytes());
             String json = "application/json";
-            rpc(http, base, "process.Process/List", json, "{}".getBytes());
-            rpc(http, base, "process.Process/Start", "application/connect+json", envelope(
+            rpc(port, "process.Process/List", json, "{}".getBytes());
+            rpc(port, "process.Process/Start", "application/connect+json", envelope(
                     "{\"process\":{\"cmd\":\"/bin/sh\",\"args\":[\"-c\",\"echo out; echo err >&2\"]},\"stdin\":false}"));
-            rpc(http, base, "filesystem.Filesystem/MakeDir", json, ("{\"path\":\"" + dir + "/d\"}").getBytes());
-            rpc(http, base, "filesystem.Filesystem/ListDir", json, ("{\"path\":\"" + dir + "\",\"depth\":2}").getBytes());
-            rpc(http, base, "filesystem.Filesystem/Stat", json, ("{\"path\":\"" + dir + "/missing\"}").getBytes());
-            send(http, HttpRequest.newBuilder(URI.create(base + "/files?path=" + dir + "/f.txt"))
-                    .header("X-Access-Token", "t").header("Content-Type", "multipart/form-data; boundary=b")
-                    .POST(HttpRequest.BodyPublishers.ofString("--b\r\nContent-Disposition: form-data; name=\"file\"; "
-                            + "filename=\"f.txt\"\r\n\r\nhello\r\n--b--\r\n")));
-            send(http, HttpRequest.newBuilder(URI.create(base + "/files?path=" + dir + "/f.txt"))
-                    .header("X-Access-Token", "t").GET());
-            rpc(http, base, "filesystem.Filesystem/Remove", json, ("{\"path\":\"" + dir + "/d\"}").getBytes());
+            rpc(port, "filesystem.Filesystem/MakeDir", json, ("{\"path\":\"" + dir + "/d\"}").getBytes());
+            rpc(port, "filesystem.Filesystem/ListDir", json, ("{\"path\":\"" + dir + "\",\"depth\":2}").getBytes());
+            rpc(port, "filesystem.Filesystem/Stat", json, ("{\"path\":\"" + dir + "/missing\"}").getBytes());
+            send(port, "POST", "/files?path=" + dir + "/f.txt", Map.of("X-Access-Token", "t",
+                    "Content-Type", "multipart/form-data; boundary=b"), ("--b\r\nContent-Disposition: form-data; "
+                    + "name=\"file\"; filename=\"f.txt\"\r\n\r\nhello\r\n--b--\r\n").getBytes());
+            send(port, "GET", "/files?path=" + dir + "/f.txt", Map.of("X-Access-Token", "t"), null);
+            rpc(port, "filesystem.Filesystem/Remove", json, ("{\"path\":\"" + dir + "/d\"}").getBytes());
+            if (interpreter != null) {
+                int ip = interpreter.port();
+                send(ip, "GET", "/health?kernels=60000", Map.of(), null);
+                send(ip, "POST", "/execute", Map.of("X-Access-Token", "t", "Content-Type", json),
+                        "{\"code\":\"1+1\"}".getBytes());
+                send(ip, "GET", "/contexts", Map.of(), null);
+            }
         } catch (Exception e) {
             System.err.println("agent training incomplete: " + e);
         } finally {
+            if (interpreter != null) {
+                try {
+                    interpreter.close();
+                } catch (Exception ignored) {
+                    // exiting anyway
+                }
+            }
             if (dir != null) {
                 try (var paths = Files.walk(dir)) {
                     paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
@@ -56,14 +77,32 @@ public final class Training {
         }
     }
 
-    private static void rpc(HttpClient http, String base, String method, String type, byte[] body) throws Exception {
-        send(http, HttpRequest.newBuilder(URI.create(base + "/" + method)).header("X-Access-Token", "t")
-                .header("Connect-Protocol-Version", "1").header("Content-Type", type)
-                .POST(HttpRequest.BodyPublishers.ofByteArray(body)));
+    private static void rpc(int port, String method, String type, byte[] body) throws IOException {
+        send(port, "POST", "/" + method, Map.of("X-Access-Token", "t", "Connect-Protocol-Version", "1",
+                "Content-Type", type), body);
     }
 
-    private static void send(HttpClient http, HttpRequest.Builder request) throws Exception {
-        http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+    /** One request on its own connection, read to the end (the agent closes it: {@code Connection: close}). */
+    private static int send(int port, String method, String target, Map<String, String> headers, byte[] body)
+            throws IOException {
+        Map<String, String> all = new LinkedHashMap<>(headers);
+        all.put("Host", "127.0.0.1");
+        all.put("Connection", "close");
+        if (body != null) all.put("Content-Length", Integer.toString(body.length));
+        StringBuilder head = new StringBuilder(method).append(' ').append(target).append(" HTTP/1.1\r\n");
+        all.forEach((k, v) -> head.append(k).append(": ").append(v).append("\r\n"));
+        head.append("\r\n");
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress("127.0.0.1", port), 5_000);
+            socket.setSoTimeout(120_000);
+            OutputStream out = socket.getOutputStream();
+            out.write(head.toString().getBytes(StandardCharsets.ISO_8859_1));
+            if (body != null) out.write(body);
+            out.flush();
+            byte[] response = socket.getInputStream().readAllBytes();
+            String status = new String(response, 0, Math.min(12, response.length), StandardCharsets.ISO_8859_1);
+            return status.startsWith("HTTP/1.1 ") ? Integer.parseInt(status.substring(9, 12)) : -1;
+        }
     }
 
     private static byte[] envelope(String json) {

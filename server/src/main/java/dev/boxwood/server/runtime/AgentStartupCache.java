@@ -16,19 +16,26 @@ import java.util.Optional;
  * An ahead-of-time cache (JDK 25 {@code -XX:AOTCache}) for the agent, which roughly halves the agent's start-up: class
  * loading and linking of Jetty and the agent come from a mapped file instead. The JVM only accepts a cache made by
  * the same JDK for the same jar at the same paths, so it is made by running the agent once in a throwaway sandbox
- * (never initialised, no user code) and kept under {@code <dataDir>/cache/agent-aot/<key>.aot}, the key covering the
- * JDK and the jar. Sandboxes get it bound read-only; while it does not exist yet they start without it.
+ * (never initialised, no user code) and kept under {@code <dataDir>/cache/agent-aot/<key>-<flavour>.aot}, the key
+ * covering the JDK and the jar. Sandboxes get it bound read-only; while it does not exist yet they start without it.
+ *
+ * <p>Two flavours, because the agent's start-up differs: templates with a Jupyter Python kernel start the code
+ * interpreter (its classes, its HTTP client, the kernels' launch), the others do not. Each flavour's training runs in
+ * the first template of that flavour that boots, so the cache holds what that start-up really loads; snapshots and
+ * other derived templates share their flavour's cache.
  */
 public final class AgentStartupCache {
 
     static final String TRAINING_DIR = "/opt/boxwood/aot";
     static final String CACHE_FILE = "/opt/boxwood/agent.aot";
+    private static final List<String> KERNEL_DIRS = List.of("root/.local/share/jupyter/kernels",
+            "usr/local/share/jupyter/kernels", "usr/share/jupyter/kernels");
 
     private final CrunRuntime runtime;
     private final CrunRuntime.Config config;
     private final Path dir;
-    private volatile Thread builder;
-    private volatile Path failed;
+    private final java.util.Map<String, Thread> builders = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.Set<Path> failed = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     AgentStartupCache(CrunRuntime runtime, CrunRuntime.Config config) {
         this.runtime = runtime;
@@ -36,33 +43,50 @@ public final class AgentStartupCache {
         this.dir = config.dataDir().resolve("cache/agent-aot");
     }
 
-    /** The cache for the current JDK and agent jar, if it has been built. */
+    /** The cache for the current JDK and agent jar for templates without an interpreter, if it has been built. */
     public Optional<Path> ready() {
-        Path file = file();
+        return ready("base");
+    }
+
+    /** The cache for the current JDK and agent jar and this template's flavour, if it has been built. */
+    public Optional<Path> ready(String template) {
+        Path file = file(flavour(template));
         return file != null && Files.isRegularFile(file) ? Optional.of(file) : Optional.empty();
     }
 
-    /** Builds the cache on a virtual thread unless it exists; sandboxes started meanwhile go without it. */
+    /** Builds the template's flavour of cache on a virtual thread unless it exists; sandboxes meanwhile go without. */
     public synchronized void buildInBackground(String template) {
-        Path target = file();
+        String flavour = flavour(template);
+        Path target = file(flavour);
+        Thread running = builders.get(flavour);
         // One attempt per JDK and jar: a training run that failed would fail again.
-        if (target == null || Files.isRegularFile(target) || target.equals(failed)
-                || (builder != null && builder.isAlive())) {
+        if (target == null || Files.isRegularFile(target) || failed.contains(target)
+                || (running != null && running.isAlive())) {
             return;
         }
-        builder = Thread.ofVirtual().name("agent-aot-cache").start(() -> build(template));
+        builders.put(flavour, Thread.ofVirtual().name("agent-aot-cache-" + flavour)
+                .start(() -> build(template, target)));
     }
 
-    /** Waits for a background build to finish (tests, benchmarks). */
+    /** Waits for background builds to finish (tests, benchmarks). */
     public void awaitBuilt() throws InterruptedException {
-        Thread running = builder;
-        if (running != null) {
+        for (Thread running : List.copyOf(builders.values())) {
             running.join();
         }
     }
 
-    private void build(String template) {
-        Path target = file();
+    /** {@code interpreter} when the template's root file system has a Jupyter Python kernel, else {@code plain}. */
+    String flavour(String template) {
+        Path rootfs = config.dataDir().resolve("templates").resolve(template).resolve("rootfs");
+        for (String kernels : KERNEL_DIRS) {
+            if (Files.isRegularFile(rootfs.resolve(kernels).resolve("python3/kernel.json"))) {
+                return "interpreter";
+            }
+        }
+        return "plain";
+    }
+
+    private void build(String template, Path target) {
         Path training = dir.resolve("training-" + HexFormat.of().formatHex(
                 Long.toString(System.nanoTime()).getBytes(StandardCharsets.UTF_8)));
         try {
@@ -80,10 +104,10 @@ public final class AgentStartupCache {
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                 removeOthers(target);
             } else {
-                failed = target;
+                failed.add(target);
             }
         } catch (IOException | RuntimeException e) {
-            failed = target;
+            failed.add(target);
             org.slf4j.LoggerFactory.getLogger(AgentStartupCache.class)
                     .warn("agent start-up cache not built: {}", e.getMessage());
         } finally {
@@ -93,9 +117,11 @@ public final class AgentStartupCache {
 
     /** Caches for older jars or JDKs are dead weight (tens of MB each); running sandboxes keep theirs mapped. */
     private void removeOthers(Path keep) {
+        String key = keep.getFileName().toString().substring(0, 24);
         try (var files = Files.list(dir)) {
             for (Path file : files.toList()) {
-                if (file.getFileName().toString().endsWith(".aot") && !file.equals(keep)) {
+                String name = file.getFileName().toString();
+                if (name.endsWith(".aot") && !name.startsWith(key)) {
                     Files.deleteIfExists(file);
                 }
             }
@@ -104,8 +130,8 @@ public final class AgentStartupCache {
         }
     }
 
-    /** {@code <dir>/<key>.aot}, or null when there is no agent jar. */
-    private Path file() {
+    /** {@code <dir>/<key>-<flavour>.aot}, or null when there is no agent jar. */
+    private Path file(String flavour) {
         try {
             if (!Files.isRegularFile(config.agentJar())) {
                 return null;
@@ -115,7 +141,7 @@ public final class AgentStartupCache {
                     + Files.readString(config.jdk().resolve("release"), StandardCharsets.UTF_8) + "\n"
                     + Files.size(config.agentJar()) + "\n" + Files.getLastModifiedTime(config.agentJar()).toMillis();
             String key = HexFormat.of().formatHex(digest.digest(identity.getBytes(StandardCharsets.UTF_8)));
-            return dir.resolve(key.substring(0, 24) + ".aot");
+            return dir.resolve(key.substring(0, 24) + "-" + flavour + ".aot");
         } catch (IOException e) {
             return null;
         } catch (NoSuchAlgorithmException e) {

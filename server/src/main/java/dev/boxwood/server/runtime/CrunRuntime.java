@@ -245,7 +245,7 @@ public final class CrunRuntime implements SandboxRuntime {
             jvmCache = List.of("-XX:AOTCacheOutput=" + AgentStartupCache.TRAINING_DIR + "/agent.aot");
             agentArgs = List.of("--train");
         } else if (config.command() == null) {
-            Optional<Path> cache = startupCache.ready();
+            Optional<Path> cache = startupCache.ready(spec.template());
             if (cache.isEmpty()) {
                 startupCache.buildInBackground(spec.template()); // e.g. the template was built after start-up
             }
@@ -348,13 +348,20 @@ public final class CrunRuntime implements SandboxRuntime {
                 // then exits; the JVM writes the cache on the way out.
                 RunningSandbox sandbox = boot(new SandboxSpec(id, template, 1, 512, 256), sandboxDir(id), lower,
                         trainingDir);
-                long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+                // An interpreter template's training waits for its kernels and then the JVM writes the cache: on a
+                // loaded host that takes minutes.
+                long deadline = System.nanoTime() + Duration.ofMinutes(6).toNanos();
                 while (ProcessHandle.of(sandbox.pid()).map(ProcessHandle::isAlive).orElse(false)
                         && System.nanoTime() < deadline) {
                     Thread.sleep(100);
                 }
                 Path cache = trainingDir.resolve("agent.aot");
-                return Files.isRegularFile(cache) && Files.size(cache) > 0 ? Optional.of(cache) : Optional.empty();
+                if (Files.isRegularFile(cache) && Files.size(cache) > 0) {
+                    return Optional.of(cache);
+                }
+                LOG.warn("agent start-up cache for {} not written: {}", template,
+                        tail(new SandboxDisk(sandboxDir(id)).log()));
+                return Optional.empty();
             } catch (RuntimeException | IOException e) {
                 LOG.warn("agent start-up cache not built: {}", e.getMessage());
                 return Optional.empty();
