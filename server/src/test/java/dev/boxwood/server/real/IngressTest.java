@@ -3,7 +3,6 @@ package dev.boxwood.server.real;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.boxwood.server.BoxwoodServer;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -23,32 +22,14 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
  * Ingress through the router to a server a real sandbox runs on an arbitrary port: HTTP by Host and by headers with
  * bodies streamed both ways, WebSocket frames both ways, private ports and their traffic token, closed ports.
  */
-@Tag("sandbox")
-class IngressTest {
-    static final ObjectMapper JSON = new ObjectMapper();
-    static final String DOMAIN = "boxwood.test";
+class IngressTest extends RealServerTest {
     static final int PORT = 8080;
-    RealServer real;
-
-    @BeforeEach
-    void setUp() {
-        RealServer.assumeSandboxesWork();
-        real = new RealServer();
-    }
-
-    @AfterEach
-    void tearDown() {
-        if (real != null) real.cleanUp();
-    }
 
     @Test
     void anyPortIsReachableOverHttpAndWebSocketAndPrivatePortsNeedTheTrafficToken() throws Exception {
@@ -164,12 +145,6 @@ class IngressTest {
                     + "\r\nConnection: close\r\n\r\n");
             assertThat(unknown).startsWith("HTTP/1.1 502").contains("The sandbox was not found");
         }
-    }
-
-    String create(BoxwoodServer server, String key, String body) throws Exception {
-        HttpResponse<String> r = real.call(server, "POST", "/v2/sandboxes", key, body);
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
-        return JSON.readTree(r.body()).get("sandboxID").asText();
     }
 
     /** Starts the test server in the sandbox and waits until the router reaches it. */

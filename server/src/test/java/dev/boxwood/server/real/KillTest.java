@@ -2,8 +2,6 @@ package dev.boxwood.server.real;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.boxwood.server.BoxwoodServer;
 import dev.boxwood.server.Config;
 import dev.boxwood.server.runtime.ForwardingRuntime;
@@ -15,52 +13,20 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
  * Kill → 204 answers once nothing of the sandbox runs and it is unreachable; the rest of its teardown finishes in the
  * background, and a server that stops before it did leaves nothing that the next start does not remove.
  */
-@Tag("sandbox")
-class KillTest {
-    static final ObjectMapper JSON = new ObjectMapper();
-    RealServer real;
-
-    @BeforeEach
-    void setUp() {
-        RealServer.assumeSandboxesWork();
-        real = new RealServer();
-    }
-
-    @AfterEach
-    void tearDown() {
-        if (real != null) real.cleanUp();
-    }
+class KillTest extends RealServerTest {
 
     BoxwoodServer start(dev.boxwood.server.runtime.SandboxRuntime runtime) {
         Config config = Config.builder().dataDir(real.dataDir).port(0).metricsInterval(Duration.ofSeconds(1))
                 .defaults(1, 256, 512).build();
         return new BoxwoodServer(config, runtime).start();
-    }
-
-    static JsonNode json(HttpResponse<String> r, int status) throws Exception {
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
-        return r.body().isEmpty() ? null : JSON.readTree(r.body());
-    }
-
-    static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        Instant deadline = Instant.now().plusSeconds(60);
-        while (!condition.getAsBoolean()) {
-            if (Instant.now().isAfter(deadline)) throw new AssertionError("gave up waiting: " + what);
-            Thread.sleep(50);
-        }
     }
 
     /** No task left in the sandbox's pids cgroup (or no cgroup any more). */

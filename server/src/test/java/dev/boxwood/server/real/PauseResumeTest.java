@@ -10,41 +10,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Pause, resume, connect, auto-pause and auto-resume of real crun sandboxes (cgroup freezer) through the API. */
-@Tag("sandbox")
-class PauseResumeTest {
+class PauseResumeTest extends RealServerTest {
     static final String COUNTER = "i=0; while true; do i=$((i+1)); echo $i > /tmp/counter; sleep 0.1; done";
-    RealServer real;
-
-    @BeforeEach
-    void setUp() {
-        RealServer.assumeSandboxesWork();
-        real = new RealServer();
-    }
-
-    @AfterEach
-    void tearDown() {
-        if (real != null) real.cleanUp();
-    }
-
-    static JsonNode json(HttpResponse<String> r, int status) throws Exception {
-        return RealSandboxTest.json(r, status);
-    }
-
-    String create(BoxwoodServer server, String key, String body) throws Exception {
-        return json(real.call(server, "POST", "/v2/sandboxes", key, body), 201).get("sandboxID").asText();
-    }
-
-    HttpResponse<String> agent(BoxwoodServer server, String id, String method, String path, String token, String body) {
-        return real.call(server, method, path, null, body, "E2b-Sandbox-Id", id, "E2b-Sandbox-Port", "49983",
-                "X-Access-Token", token, "Content-Type", "application/octet-stream");
-    }
-
     /** Starts the counter loop in the background and returns its pid inside the sandbox. */
     String startCounter(String id) {
         var r = real.runtime.crun.exec(id, List.of("sh", "-c", "nohup sh -c '" + COUNTER + "' >/dev/null 2>&1 & echo $!"));
@@ -161,7 +131,7 @@ class PauseResumeTest {
     }
 
     String execute(BoxwoodServer server, String id, String token, String code) throws Exception {
-        String body = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(java.util.Map.of("code", code));
+        String body = JSON.writeValueAsString(java.util.Map.of("code", code));
         HttpResponse<String> r = null;
         // The interpreter's kernel starts with the sandbox; give it time on a busy machine.
         for (int i = 0; i < 120; i++) {

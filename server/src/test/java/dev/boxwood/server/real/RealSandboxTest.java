@@ -3,7 +3,6 @@ package dev.boxwood.server.real;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.boxwood.server.BoxwoodServer;
 import dev.boxwood.server.store.SandboxRow;
 import java.io.OutputStream;
@@ -11,41 +10,10 @@ import java.net.Socket;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** The control plane over real crun sandboxes and the real agent. */
-@Tag("sandbox")
-class RealSandboxTest {
-    static final ObjectMapper JSON = new ObjectMapper();
-    static final String DOMAIN = "boxwood.test";
-    RealServer real;
-
-    @BeforeEach
-    void setUp() {
-        RealServer.assumeSandboxesWork();
-        real = new RealServer();
-    }
-
-    @AfterEach
-    void tearDown() {
-        if (real != null) real.cleanUp();
-    }
-
-    static JsonNode json(HttpResponse<String> r, int status) throws Exception {
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
-        return r.body().isEmpty() ? null : JSON.readTree(r.body());
-    }
-
-    String create(BoxwoodServer server, String key, String body) throws Exception {
-        return json(real.call(server, "POST", "/v2/sandboxes", key, body), 201).get("sandboxID").asText();
-    }
-
-    String token(BoxwoodServer server, String key, String id) throws Exception {
-        return json(real.call(server, "GET", "/sandboxes/" + id, key, null), 200).get("envdAccessToken").asText();
-    }
+class RealSandboxTest extends RealServerTest {
 
     @Test
     void teamsAreIsolatedAndTrafficIsRoutedByHeadersAndHost() throws Exception {

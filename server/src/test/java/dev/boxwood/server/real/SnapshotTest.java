@@ -8,47 +8,18 @@ import dev.boxwood.server.runtime.HostCommand;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Snapshots and forks of real crun sandboxes: new sandboxes start from a sandbox's filesystem and diverge. */
-@Tag("sandbox")
-class SnapshotTest {
-    RealServer real;
-
-    @BeforeEach
-    void setUp() {
-        RealServer.assumeSandboxesWork();
-        real = new RealServer();
-    }
-
-    @AfterEach
-    void tearDown() {
-        if (real != null) real.cleanUp();
-    }
-
-    static JsonNode json(HttpResponse<String> r, int status) throws Exception {
-        return RealSandboxTest.json(r, status);
-    }
-
-    String create(BoxwoodServer server, String key, String template) throws Exception {
-        return json(real.call(server, "POST", "/v2/sandboxes", key, "{\"templateID\":\"" + template + "\"}"), 201)
-                .get("sandboxID").asText();
-    }
+class SnapshotTest extends RealServerTest {
 
     String read(BoxwoodServer server, String key, String id, String path) throws Exception {
-        String token = json(real.call(server, "GET", "/sandboxes/" + id, key, null), 200).get("envdAccessToken").asText();
-        HttpResponse<String> r = real.call(server, "GET", "/files?path=" + path, null, null, "E2b-Sandbox-Id", id,
-                "E2b-Sandbox-Port", "49983", "X-Access-Token", token);
+        HttpResponse<String> r = agent(server, id, "GET", "/files?path=" + path, token(server, key, id), null);
         return r.statusCode() == 200 ? r.body() : "HTTP " + r.statusCode();
     }
 
     void write(BoxwoodServer server, String key, String id, String path, String content) throws Exception {
-        String token = json(real.call(server, "GET", "/sandboxes/" + id, key, null), 200).get("envdAccessToken").asText();
-        HttpResponse<String> r = real.call(server, "POST", "/files?path=" + path, null, content, "E2b-Sandbox-Id", id,
-                "E2b-Sandbox-Port", "49983", "X-Access-Token", token, "Content-Type", "application/octet-stream");
+        HttpResponse<String> r = agent(server, id, "POST", "/files?path=" + path, token(server, key, id), content);
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
     }
 
@@ -59,7 +30,7 @@ class SnapshotTest {
         try (BoxwoodServer server = real.start(null)) {
             key = server.teams().createKey(server.teams().ensureTeam("snap"));
             String other = server.teams().createKey(server.teams().ensureTeam("other"));
-            String parent = create(server, key, "base");
+            String parent = createFrom(server, key, "base");
             write(server, key, parent, "/home/user/state.txt", "from the parent");
             // A deletion in the parent's writable layer must carry over too (overlay whiteout).
             assertThat(real.runtime.crun.exec(parent, List.of("rm", "/etc/issue")).ok()).isTrue();
@@ -84,8 +55,8 @@ class SnapshotTest {
                     .extracting(n -> n.get("templateID").asText()).doesNotContain(snapshotId);
 
             // Two sandboxes from the snapshot (by id and by name) see its files and diverge from each other.
-            String a = create(server, key, snapshotId);
-            String b = create(server, key, "first-snap");
+            String a = createFrom(server, key, snapshotId);
+            String b = createFrom(server, key, "first-snap");
             assertThat(read(server, key, a, "/home/user/state.txt")).isEqualTo("from the parent");
             assertThat(read(server, key, b, "/home/user/state.txt")).isEqualTo("from the parent");
             assertThat(real.runtime.crun.exec(a, List.of("test", "-e", "/etc/issue")).ok()).isFalse();
@@ -97,7 +68,7 @@ class SnapshotTest {
             // A snapshot of a sandbox that runs from a snapshot stacks both layers (the deletion included).
             String second = json(real.call(server, "POST", "/sandboxes/" + a + "/snapshots", key, "{}"), 201)
                     .get("snapshotID").asText();
-            String d = create(server, key, second);
+            String d = createFrom(server, key, second);
             assertThat(read(server, key, d, "/home/user/state.txt")).isEqualTo("changed in a");
             assertThat(real.runtime.crun.exec(d, List.of("test", "-e", "/etc/issue")).ok()).isFalse();
             json(real.call(server, "DELETE", "/sandboxes/" + d, key, null), 204);
@@ -121,7 +92,7 @@ class SnapshotTest {
         Path rootfs = real.dataDir.resolve("templates").resolve(snapshotId).resolve("rootfs");
         assertThat(HostCommand.run(List.of("umount", rootfs.toString())).ok()).isTrue();
         try (BoxwoodServer server = real.start(null)) {
-            String c = create(server, key, snapshotId);
+            String c = createFrom(server, key, snapshotId);
             assertThat(read(server, key, c, "/home/user/state.txt")).isEqualTo("from the parent");
             json(real.call(server, "DELETE", "/sandboxes/" + c, key, null), 204);
             json(real.call(server, "DELETE", "/templates/" + snapshotId, key, null), 204);
@@ -135,7 +106,7 @@ class SnapshotTest {
     void forkDivergesFromItsParentAndQuotaRefusesOversizedSnapshots() throws Exception {
         try (BoxwoodServer server = real.start(null)) {
             String key = server.teams().createKey(server.teams().ensureTeam("fork"));
-            String parent = create(server, key, "base");
+            String parent = createFrom(server, key, "base");
             write(server, key, parent, "/home/user/f.txt", "before the fork");
             json(real.call(server, "POST", "/sandboxes/" + parent + "/pause", key, null), 204);
 
@@ -164,7 +135,7 @@ class SnapshotTest {
                 .snapshotQuotaBytes(1024).build();
         try (BoxwoodServer server = new BoxwoodServer(config, real.runtime).start()) {
             String key = server.teams().createKey(server.teams().ensureTeam("quota"));
-            String id = create(server, key, "base");
+            String id = createFrom(server, key, "base");
             HttpResponse<String> over = real.call(server, "POST", "/sandboxes/" + id + "/snapshots", key, "{}");
             assertThat(over.statusCode()).as(over.body()).isEqualTo(403);
             assertThat(over.body()).contains("quota");

@@ -3,7 +3,6 @@ package dev.boxwood.server.real;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.boxwood.server.BoxwoodServer;
 import dev.boxwood.server.Config;
 import dev.boxwood.server.router.IngressConfig;
@@ -25,9 +24,6 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -35,22 +31,7 @@ import org.junit.jupiter.api.Test;
  * {@code https://{port}-{id}.{domain}} (SNI and Host set by the test, no DNS), WebSockets run over TLS, and the
  * router's per-sandbox cap answers 429 while the cap is taken.
  */
-@Tag("sandbox")
-class TlsIngressTest {
-    static final ObjectMapper JSON = new ObjectMapper();
-    static final String DOMAIN = "boxwood.test";
-    RealServer real;
-
-    @BeforeEach
-    void setUp() {
-        RealServer.assumeSandboxesWork();
-        real = new RealServer();
-    }
-
-    @AfterEach
-    void tearDown() {
-        if (real != null) real.cleanUp();
-    }
+class TlsIngressTest extends RealServerTest {
 
     @Test
     void generatedWildcardCertificateServesSandboxHostsAndTheCapHolds() throws Exception {

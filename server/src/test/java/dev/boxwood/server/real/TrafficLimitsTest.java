@@ -2,7 +2,6 @@ package dev.boxwood.server.real;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.boxwood.server.BoxwoodServer;
 import dev.boxwood.server.network.NetworkAttachment;
 import dev.boxwood.server.network.SandboxNetwork;
@@ -17,36 +16,25 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
  * Per-sandbox connection and bandwidth caps on real sandboxes: one sandbox past its cap is refused while another is
  * not, in both directions; a shaped sandbox moves bytes at a fraction of an unshaped one's rate.
  */
-@Tag("sandbox")
-class TrafficLimitsTest {
-    static final ObjectMapper JSON = new ObjectMapper();
+class TrafficLimitsTest extends RealServerTest {
     /** A documentation address: never routed on the internet; here it lives in a namespace this test makes. */
     static final String UPSTREAM = "203.0.113.213";
     static final int UPSTREAM_PORT = 9000;
     static final String NETNS = "bwtest-limits";
     static final String HOST_IF = "bwtlim0";
-    RealServer real;
     Process listener;
 
-    @BeforeEach
-    void setUp() {
-        RealServer.assumeSandboxesWork();
-        real = new RealServer();
-    }
-
+    /** Before the real server's clean-up (JUnit runs a subclass's @AfterEach first). */
     @AfterEach
     void tearDown() {
         if (listener != null) listener.destroyForcibly();
         removeUpstream();
-        if (real != null) real.cleanUp();
     }
 
     @Test
@@ -135,9 +123,7 @@ class TrafficLimitsTest {
     }
 
     String create(BoxwoodServer server, String key) throws Exception {
-        var r = real.call(server, "POST", "/v2/sandboxes", key, "{\"templateID\":\"base\"}");
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
-        return JSON.readTree(r.body()).get("sandboxID").asText();
+        return createFrom(server, key, "base");
     }
 
     /** Opens up to {@code n} connections and keeps them; returns how many the peer accepted. */

@@ -3,7 +3,6 @@ package dev.boxwood.server.real;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.boxwood.server.BoxwoodServer;
 import dev.boxwood.server.Config;
 import dev.boxwood.server.runtime.ForwardingRuntime;
@@ -30,31 +29,18 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Warm pools over real crun sandboxes: what a claim hands out, who sees pooled sandboxes, refill, fallbacks, teardown. */
-@Tag("sandbox")
-class WarmPoolTest {
-    static final ObjectMapper JSON = new ObjectMapper();
-    RealServer real;
+class WarmPoolTest extends RealServerTest {
     GatedRuntime gated;
 
     @BeforeEach
     void setUp() throws Exception {
-        RealServer.assumeSandboxesWork();
-        real = new RealServer();
         gated = new GatedRuntime(real.runtime);
         // A second name for the base template, to ask for a template that has no pool.
         Files.createSymbolicLink(real.dataDir.resolve("templates/other"), RealServer.TEMPLATES.resolve("base"));
-    }
-
-    @AfterEach
-    void tearDown() {
-        if (real != null) real.cleanUp();
     }
 
     BoxwoodServer start(Map<String, Integer> pools) {
@@ -69,23 +55,6 @@ class WarmPoolTest {
         Config config = Config.builder().dataDir(real.dataDir).port(0).metricsInterval(Duration.ofSeconds(1))
                 .defaults(1, memoryMB, 512).pools(pools).maxConcurrentBoots(maxConcurrentBoots).build();
         return new BoxwoodServer(config, gated).start();
-    }
-
-    static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        Instant deadline = Instant.now().plusSeconds(120);
-        while (!condition.getAsBoolean()) {
-            if (Instant.now().isAfter(deadline)) throw new AssertionError("gave up waiting: " + what);
-            Thread.sleep(50);
-        }
-    }
-
-    static JsonNode json(HttpResponse<String> r, int status) throws Exception {
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
-        return r.body().isEmpty() ? null : JSON.readTree(r.body());
-    }
-
-    String create(BoxwoodServer server, String key, String body) throws Exception {
-        return json(real.call(server, "POST", "/v2/sandboxes", key, body), 201).get("sandboxID").asText();
     }
 
     /** Runs {@code sh -c script} as the default user through the router and the agent's Connect RPC; its stdout. */
