@@ -547,6 +547,13 @@ public final class SandboxManager implements AutoCloseable {
 
     // ---- kill ---------------------------------------------------------------------------------------------------
 
+    /** Told of every sandbox that ended (killed, timed out, retention over) once its processes are gone. */
+    private volatile java.util.function.Consumer<SandboxRow> ended = row -> {};
+
+    public void whenEnded(java.util.function.Consumer<SandboxRow> listener) {
+        ended = listener;
+    }
+
     public void kill(Team team, String id) {
         get(team, id);
         if (!end(id, SandboxRow.Status.KILLED, "sandbox killed through the API")) throw SandboxError.notFound(id);
@@ -560,6 +567,7 @@ public final class SandboxManager implements AutoCloseable {
             if (!live.remove(id, s)) return false;
             endLocked(s, id, status, why);
         }
+        ended.accept(s.row());
         return true;
     }
 

@@ -39,6 +39,8 @@ public final class Snapshots {
     private final SandboxRuntime runtime;
     private final SnapshotStore store;
     private final SnapshotLayers layers;
+    /** Hidden snapshots of forks still starting their children: not in use by any sandbox yet, but not garbage. */
+    private final java.util.Set<String> forking = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public Snapshots(Config config, Database db, SandboxManager sandboxes, SandboxRuntime runtime) {
         this.config = config;
@@ -46,6 +48,7 @@ public final class Snapshots {
         this.runtime = runtime;
         this.store = new SnapshotStore(db);
         this.layers = new SnapshotLayers(config.templatesDir());
+        sandboxes.whenEnded(this::sandboxEnded);
     }
 
     /** Mounts every snapshot's root filesystem (they are gone after a reboot); call before sandboxes are recovered. */
@@ -80,7 +83,7 @@ public final class Snapshots {
         SandboxRow parent = sandboxes.get(team, sandboxId).row();
         Snapshot snap = capture(team, sandboxId, null, true);
         List<SandboxRow> children = new ArrayList<>();
-        try {
+        try { // capture put the snapshot in forking
             for (int i = 0; i < count; i++) {
                 children.add(sandboxes.create(team, new CreateSpec(snap.id(), timeout == null ? parent.timeout() : timeout,
                         null, parent.metadata(), parent.cpuCount(), parent.memoryMB(), parent.diskSizeMB(),
@@ -88,7 +91,8 @@ public final class Snapshots {
                         parent.autoResume())));
             }
         } finally {
-            collectForks();
+            forking.remove(snap.id());
+            collectFork(snap);
         }
         return children;
     }
@@ -125,6 +129,7 @@ public final class Snapshots {
             discard(id);
             throw quotaExceeded(used + snap.sizeBytes());
         }
+        if (fork) forking.add(id); // before it is stored, where a collection could find it unused
         store.insert(snap);
         LOG.info("snapshot {} of sandbox {} taken ({} bytes){}", id, sandboxId, snap.sizeBytes(), fork ? " for a fork" : "");
         return snap;
@@ -195,15 +200,35 @@ public final class Snapshots {
     /** Removes forks' hidden snapshots that no sandbox runs from any more. */
     public synchronized void collectForks() {
         for (Snapshot s : store.all()) {
-            if (!s.fork() || store.inUse(s.id())) continue;
-            boolean base = store.all().stream().anyMatch(o -> o.templateId().equals(s.id()));
-            if (base) continue;
+            if (s.fork()) collectFork(s);
+        }
+    }
+
+    /**
+     * A sandbox has ended (its processes are gone): if it ran from a fork's hidden snapshot that no other sandbox runs
+     * from, the snapshot's mount and layer go now rather than at the next snapshot call or server start. In the
+     * background, so a kill does not wait for a layer's removal.
+     */
+    void sandboxEnded(SandboxRow row) {
+        if (row.templateId() == null || !layers.isSnapshot(row.templateId())) return;
+        Thread.ofVirtual().name("boxwood-fork-collect-" + row.id()).start(() -> {
             try {
-                layers.remove(s.id());
-                store.delete(s.id());
+                store.find(row.templateId()).filter(Snapshot::fork).ifPresent(this::collectFork);
             } catch (RuntimeException e) {
-                LOG.warn("fork snapshot {} not removed yet: {}", s.id(), e.getMessage());
+                LOG.warn("fork snapshot {} of ended sandbox {} not collected: {}", row.templateId(), row.id(), e.getMessage());
             }
+        });
+    }
+
+    private synchronized void collectFork(Snapshot s) {
+        if (forking.contains(s.id()) || store.inUse(s.id())) return;
+        if (store.all().stream().anyMatch(o -> o.templateId().equals(s.id()))) return; // the base of another snapshot
+        try {
+            layers.remove(s.id());
+            store.delete(s.id());
+            LOG.info("fork snapshot {} removed: no sandbox runs from it", s.id());
+        } catch (RuntimeException e) {
+            LOG.warn("fork snapshot {} not removed yet: {}", s.id(), e.getMessage());
         }
     }
 

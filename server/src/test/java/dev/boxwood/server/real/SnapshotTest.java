@@ -13,6 +13,12 @@ import org.junit.jupiter.api.Test;
 /** Snapshots and forks of real crun sandboxes: new sandboxes start from a sandbox's filesystem and diverge. */
 class SnapshotTest extends RealServerTest {
 
+    /** Mount points at or below {@code dir}. */
+    static List<String> mountsUnder(Path dir) throws Exception {
+        return java.nio.file.Files.readAllLines(Path.of("/proc/self/mountinfo")).stream().map(l -> l.split(" ")[4])
+                .filter(m -> m.equals(dir.toString()) || m.startsWith(dir + "/")).toList();
+    }
+
     String read(BoxwoodServer server, String key, String id, String path) throws Exception {
         HttpResponse<String> r = agent(server, id, "GET", "/files?path=" + path, token(server, key, id), null);
         return r.statusCode() == 200 ? r.body() : "HTTP " + r.statusCode();
@@ -103,16 +109,18 @@ class SnapshotTest extends RealServerTest {
     }
 
     @Test
-    void forkDivergesFromItsParentAndQuotaRefusesOversizedSnapshots() throws Exception {
+    void forkDivergesFromItsParentItsSnapshotGoesWithItsLastChildAndQuotaRefusesOversizedSnapshots() throws Exception {
         try (BoxwoodServer server = real.start(null)) {
             String key = server.teams().createKey(server.teams().ensureTeam("fork"));
             String parent = createFrom(server, key, "base");
             write(server, key, parent, "/home/user/f.txt", "before the fork");
             json(real.call(server, "POST", "/sandboxes/" + parent + "/pause", key, null), 204);
 
-            JsonNode forked = json(real.call(server, "POST", "/sandboxes/" + parent + "/fork", key, "{\"timeout\":120}"), 201);
-            assertThat(forked.size()).isEqualTo(1);
+            JsonNode forked = json(real.call(server, "POST", "/sandboxes/" + parent + "/fork", key,
+                    "{\"timeout\":120,\"count\":2}"), 201);
+            assertThat(forked.size()).isEqualTo(2);
             String child = forked.get(0).get("sandbox").get("sandboxID").asText();
+            String sibling = forked.get(1).get("sandbox").get("sandboxID").asText();
             // Forking a paused sandbox leaves it paused; the fork's own snapshot is not listed.
             assertThat(json(real.call(server, "GET", "/sandboxes/" + parent, key, null), 200).get("state").asText())
                     .isEqualTo("paused");
@@ -125,11 +133,20 @@ class SnapshotTest extends RealServerTest {
             assertThat(read(server, key, child, "/home/user/f.txt")).isEqualTo("child");
             assertThat(read(server, key, parent, "/home/user/f.txt")).isEqualTo("parent");
 
-            // The fork's snapshot goes away with its last sandbox.
+            // The fork's hidden snapshot stays while a child runs from it, and goes (mount and layer) with the last one,
+            // without waiting for another snapshot call or a server start.
             String forkTemplate = json(real.call(server, "GET", "/sandboxes/" + child, key, null), 200).get("templateID").asText();
+            Path forkDir = real.dataDir.resolve("templates").resolve(forkTemplate);
+            assertThat(mountsUnder(forkDir)).isNotEmpty();
             json(real.call(server, "DELETE", "/sandboxes/" + child, key, null), 204);
+            json(real.call(server, "DELETE", "/sandboxes/" + parent, key, null), 204);
             server.snapshots().collectForks();
-            assertThat(real.dataDir.resolve("templates").resolve(forkTemplate)).doesNotExist();
+            assertThat(forkDir.resolve("layer")).isDirectory();
+            assertThat(read(server, key, sibling, "/home/user/f.txt")).isEqualTo("before the fork");
+            json(real.call(server, "DELETE", "/sandboxes/" + sibling, key, null), 204);
+            for (int i = 0; i < 600 && java.nio.file.Files.exists(forkDir); i++) Thread.sleep(100);
+            assertThat(forkDir).doesNotExist();
+            assertThat(mountsUnder(real.dataDir.resolve("templates"))).isEmpty();
         }
         var config = dev.boxwood.server.Config.builder().dataDir(real.dataDir).port(0).defaults(1, 256, 512)
                 .snapshotQuotaBytes(1024).build();
