@@ -123,7 +123,7 @@ public final class ConnectRouter implements AgentHandler.Route {
         response.setStatus(200);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/connect+json");
         OutputStream out = Content.Sink.asOutputStream(response);
-        Sink<R> sink = new Sink<>(out);
+        Sink<R> sink = new Sink<>(out, response);
         ConnectError failure = null;
         Thread keepalive = null;
         try {
@@ -157,7 +157,6 @@ public final class ConnectRouter implements AgentHandler.Route {
         }
         try {
             sink.end(failure);
-            out.close();
             callback.succeeded();
         } catch (IOException e) {
             callback.failed(e);
@@ -211,21 +210,46 @@ public final class ConnectRouter implements AgentHandler.Route {
         return node;
     }
 
-    /** Serializes writes from the RPC body and the keepalive thread; remembers when it last wrote. */
+    /**
+     * Serializes writes from the RPC body and the keepalive thread; remembers when it last wrote. A last message
+     * waits for the end-of-stream envelope, and both go out with the response's final chunk in one write.
+     */
     private static final class Sink<R> implements StreamSink<R> {
         private final OutputStream out;
+        private final Response response;
         private final ReentrantLock lock = new ReentrantLock();
         private volatile long lastWrite = System.nanoTime();
         private volatile boolean broken;
         private boolean ended;
+        private byte[] held;
 
-        Sink(OutputStream out) {
+        Sink(OutputStream out, Response response) {
             this.out = out;
+            this.response = response;
         }
 
         @Override
         public void send(R message) throws IOException {
             write(0, Json.mapper().writeValueAsBytes(message));
+        }
+
+        @Override
+        public void sendLast(R message) throws IOException {
+            byte[] frame = Envelopes.frame(0, Json.mapper().writeValueAsBytes(message));
+            lock.lock();
+            try {
+                if (broken) throw new IOException("client disconnected");
+                if (ended) throw new IOException("stream already ended");
+                held = held == null ? frame : concat(held, frame);
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        private static byte[] concat(byte[] a, byte[] b) {
+            byte[] both = java.util.Arrays.copyOf(a, a.length + b.length);
+            System.arraycopy(b, 0, both, a.length, b.length);
+            return both;
         }
 
         @Override
@@ -244,9 +268,19 @@ public final class ConnectRouter implements AgentHandler.Route {
             try {
                 if (broken) throw new IOException("client disconnected");
                 if (ended) throw new IOException("stream already ended");
-                if (flags == Envelopes.END_STREAM) ended = true;
-                out.write(Envelopes.frame(flags, payload));
-                out.flush();
+                byte[] frame = Envelopes.frame(flags, payload);
+                if (held != null) {
+                    frame = concat(held, frame);
+                    held = null;
+                }
+                if (flags == Envelopes.END_STREAM) {
+                    ended = true;
+                    // the response's last write: the frames and the final chunk together
+                    Content.Sink.write(response, true, ByteBuffer.wrap(frame));
+                } else {
+                    out.write(frame);
+                    out.flush();
+                }
                 lastWrite = System.nanoTime();
             } catch (IOException e) {
                 broken = true;

@@ -159,13 +159,16 @@ public final class ProcessService {
             if (event == null) {
                 if (managed.end().isDone()) {
                     // subscribed after the end was handed out: report it ourselves
-                    sink.send(wrap.apply(ProcessEvent.ofEnd(managed.end().get())));
+                    sink.sendLast(wrap.apply(ProcessEvent.ofEnd(managed.end().get())));
                     return;
                 }
                 continue;
             }
+            if (event.end() != null) {
+                sink.sendLast(wrap.apply(event));
+                return;
+            }
             sink.send(wrap.apply(event));
-            if (event.end() != null) return;
         }
     }
 
