@@ -102,8 +102,12 @@ final class EgressProxy implements AutoCloseable {
             upstream = new Socket();
             upstream.connect(new InetSocketAddress(target, port), 10_000);
             client.setSoTimeout(0);
-            upstream.getOutputStream().write(head);
-            pipe(client, upstream);
+            if (port == 80) {
+                relayHttp(client, upstream, head, name);
+            } else {
+                upstream.getOutputStream().write(head);
+                pipe(client, upstream);
+            }
         } catch (IOException | RuntimeException e) {
             LOG.info("sandbox {}: {} connection dropped: {}", sandboxId, port == 443 ? "TLS" : "HTTP", e.toString());
             close(client);
@@ -120,11 +124,34 @@ final class EgressProxy implements AutoCloseable {
         return addresses.getFirst();
     }
 
+    /** Responses pass as they are; requests go through {@link HttpRelay}, which checks the host of each one. */
+    private void relayHttp(Socket client, Socket upstream, byte[] head, String name) {
+        Thread down = Thread.ofVirtual().start(() -> copy(upstream, client));
+        try {
+            String refused = HttpRelay.relayRequests(new java.io.BufferedInputStream(client.getInputStream()),
+                    upstream.getOutputStream(), head, name);
+            if (refused != null) {
+                LOG.info("sandbox {}: refused an HTTP request for {} on a connection for '{}'", sandboxId, refused, name);
+            }
+            // Nothing more goes up; the answers to what did still come back, then the connection ends.
+            upstream.shutdownOutput();
+        } catch (IOException | RuntimeException e) {
+            LOG.info("sandbox {}: HTTP connection dropped: {}", sandboxId, e.toString());
+            close(client);
+            close(upstream);
+        }
+        joinAndClose(down, client, upstream);
+    }
+
     private static void pipe(Socket a, Socket b) {
         Thread up = Thread.ofVirtual().start(() -> copy(a, b));
         copy(b, a);
+        joinAndClose(up, a, b);
+    }
+
+    private static void joinAndClose(Thread other, Socket a, Socket b) {
         try {
-            up.join();
+            other.join();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

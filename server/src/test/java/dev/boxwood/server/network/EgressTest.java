@@ -186,6 +186,31 @@ class EgressTest {
         assertThat(runtime.exec(id, List.of("getent", "hosts", "other.test")).output()).contains(B);
     }
 
+    @Test
+    @Order(10)
+    void everyRequestOfAKeepAliveConnectionIsCheckedNotOnlyTheFirst() throws Exception {
+        rules(false, List.of("allowed.test"), List.of());
+        long allowed = internet.conns(A, 80, "allowed.test");
+        long other = internet.conns(A, 80, "other.test");
+        long before = internet.conns(A, 80);
+        // Two requests in one write on one connection: the second names a host the rules do not allow.
+        String out = runtime.exec(id, List.of("python3", "-c", """
+                import socket
+                s = socket.create_connection(('allowed.test', 80), timeout=10)
+                s.sendall(b'GET / HTTP/1.1\\r\\nHost: allowed.test\\r\\n\\r\\nGET / HTTP/1.1\\r\\nHost: other.test\\r\\n\\r\\n')
+                data = b''
+                while True:
+                    chunk = s.recv(4096)
+                    if not chunk: break
+                    data += chunk
+                print(data.decode(errors='replace').split('\\r\\n')[0])
+                """)).output().strip();
+        assertThat(out).as("the answer to the first request still comes back").isEqualTo("HTTP/1.1 200 OK");
+        internet.awaitConn(A, 80, before);
+        assertThat(internet.conns(A, 80, "allowed.test")).isEqualTo(allowed + 1);
+        assertThat(internet.conns(A, 80, "other.test")).isEqualTo(other);
+    }
+
     private String dns(String mode, String name) {
         return runtime.exec(id, List.of("python3", "-c", TestInternet.DNS_PROBE, mode, name)).output().strip();
     }

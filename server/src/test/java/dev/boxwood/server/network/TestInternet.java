@@ -123,6 +123,11 @@ final class TestInternet implements AutoCloseable {
         return log.stream().filter(l -> l.startsWith("conn " + address + " " + port + " ")).count();
     }
 
+    /** Connections to address:port whose request named {@code host} (the last Host header the upstream read). */
+    long conns(String address, int port, String host) {
+        return log.stream().filter(l -> l.equals("conn " + address + " " + port + " " + host)).count();
+    }
+
     /** Queries for a name the upstream DNS server received so far. */
     long dnsQueries(String name) {
         return log.stream().filter(l -> l.startsWith("dns " + name + " ")).count();
