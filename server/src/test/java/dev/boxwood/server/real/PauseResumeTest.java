@@ -218,6 +218,8 @@ class PauseResumeTest extends RealServerTest {
                 Thread.sleep(200);
             }
             assertThat(server.store().find(id).orElseThrow().status()).isEqualTo(SandboxRow.Status.EXPIRED);
+            // The host traces go in the background teardown that follows.
+            assertThat(server.sandboxes().awaitTeardowns(java.time.Duration.ofSeconds(60))).isTrue();
             assertThat(real.runtime.crun.leftovers()).doesNotContain(id);
         }
     }

@@ -101,7 +101,7 @@ class RealSandboxTest extends RealServerTest {
 
             json(real.call(second, "POST", "/sandboxes/" + survivor + "/timeout", key, "{\"timeout\":1}"), 204);
             Instant deadline = Instant.now().plusSeconds(60);
-            // The row is marked ended only after the runtime has removed everything.
+            // The row is marked ended once nothing of the sandbox runs; the host traces go in a background teardown.
             while (second.store().find(survivor).orElseThrow().status() == SandboxRow.Status.RUNNING
                     && Instant.now().isBefore(deadline)) {
                 Thread.sleep(200);
@@ -110,6 +110,7 @@ class RealSandboxTest extends RealServerTest {
             assertThat(real.call(second, "GET", "/sandboxes/" + survivor, key, null).statusCode()).isEqualTo(404);
             assertThat(real.call(second, "GET", "/health", null, null, "E2b-Sandbox-Id", survivor, "E2b-Sandbox-Port", "49983")
                     .statusCode()).isEqualTo(502);
+            assertThat(second.sandboxes().awaitTeardowns(java.time.Duration.ofSeconds(60))).isTrue();
             assertThat(real.runtime.crun.leftovers()).doesNotContain(survivor, lost);
             assertThat(real.dataDir.resolve("sandboxes").resolve(survivor)).doesNotExist();
         }
