@@ -162,17 +162,23 @@ public final class InterpreterServer implements AutoCloseable {
         response.setStatus(200);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/x-ndjson");
         boolean[] failed = {false};
+        boolean[] ended = {false};
         interpreter.execute(context, execute, line -> {
             byte[] bytes = (JSON.writeValueAsString(line) + "\n").getBytes(StandardCharsets.UTF_8);
+            // end_of_execution is the last line: it goes out with the final chunk in one write, and the client has
+            // its whole answer before the context's bookkeeping after a run (resetting per-execution env vars)
+            boolean last = "end_of_execution".equals(line.path("type").asText());
             try (Blocker.Callback written = Blocker.callback()) {
-                response.write(false, ByteBuffer.wrap(bytes), written);
+                response.write(last, ByteBuffer.wrap(bytes), written);
                 written.block();
+                ended[0] |= last;
             } catch (IOException e) {
                 failed[0] = true;
                 throw e;
             }
         });
         if (failed[0]) callback.failed(new IOException("client disconnected"));
+        else if (ended[0]) callback.succeeded();
         else response.write(true, null, callback);
     }
 
