@@ -67,7 +67,7 @@ CRIU_BUILD_PACKAGES=(runc build-essential pkg-config libprotobuf-c-dev protobuf-
   libaio-dev libdrm-dev)
 ensure_criu() {
   local tools="${BOXWOOD_TOOLS:-/var/lib/boxwood/tools}"
-  local dir="$tools/criu-$CRIU_VERSION" criu="$tools/criu-$CRIU_VERSION/criu"
+  local dir="$tools/criu-$CRIU_VERSION-bw1" criu="$tools/criu-$CRIU_VERSION-bw1/criu"
   if [[ -x "$criu" ]] && command -v runc >/dev/null; then
     echo "$criu"
     return
@@ -90,6 +90,15 @@ ensure_criu() {
     curl -fsS -o "$work/src/criu.orig.tar" "${uri//\'/}"
     echo "${sum#SHA256:}  $work/src/criu.orig.tar" | sha256sum -c --quiet - || die "criu source checksum mismatch"
     tar -xf "$work/src/criu.orig.tar" -C "$work/src"
+    # Kernels from 6.16 answer EOPNOTSUPP to SO_PASSCRED/SO_PASSSEC on sockets other than unix and netlink, and
+    # 4.1.1 then fails every dump of a TCP socket ("Can't get 1:16 opt"); read them as off there (restore only sets
+    # them when on), as later CRIU releases do.
+    local opt
+    for opt in SO_PASSCRED SO_PASSSEC; do
+      sed -i "s/^\tret |= dump_opt(sk, SOL_SOCKET, $opt, &val);/\t{ socklen_t l = sizeof(val); if (getsockopt(sk, SOL_SOCKET, $opt, \&val, \&l) < 0) { if (errno != EOPNOTSUPP) ret |= -1; val = 0; } }/" \
+        "$work/src/criu-$CRIU_VERSION/criu/sockets.c"
+      grep -q "SOL_SOCKET, $opt, &val, &l" "$work/src/criu-$CRIU_VERSION/criu/sockets.c" || die "cannot patch CRIU ($opt)"
+    done
     (cd "$work/src/criu-$CRIU_VERSION" && make -j"$(nproc)" criu >"$work/build.log" 2>&1) \
       || { tail -30 "$work/build.log" >&2; die "CRIU build failed (log: $work/build.log)"; }
     mkdir -p "$dir"

@@ -36,7 +36,7 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--domain", description = "Domain of {port}-{sandboxId}.{domain} sandbox hosts (default: none)")
     String domain;
 
-    @Option(names = "--runtime", defaultValue = "crun", description = "Sandbox runtime: crun or runsc (default: ${DEFAULT-VALUE})")
+    @Option(names = "--runtime", defaultValue = "crun", description = "Sandbox runtime: crun, runsc, or runc (pause = CRIU checkpoint to disk; default: ${DEFAULT-VALUE})")
     String runtime;
 
     @Option(names = "--max-lifetime-hours", defaultValue = "24", description = "Longest a sandbox may live (default: ${DEFAULT-VALUE})")
@@ -111,8 +111,8 @@ final class ServeCommand implements Callable<Integer> {
             System.err.println("boxwood serve: " + refusal);
             return 2;
         }
-        if (!runtime.equals("crun") && !runtime.equals("runsc")) {
-            System.err.println("boxwood serve: unknown runtime '" + runtime + "' (expected crun or runsc)");
+        if (!runtime.equals("crun") && !runtime.equals("runsc") && !runtime.equals("runc")) {
+            System.err.println("boxwood serve: unknown runtime '" + runtime + "' (expected crun, runsc or runc)");
             return 2;
         }
         if (pausedRetentionHours < 1 || snapshotQuotaMB < 0) {
@@ -248,6 +248,7 @@ final class ServeCommand implements Callable<Integer> {
 
     static SandboxRuntime createRuntime(String name, Config config) {
         if (name.equals("crun")) return new CrunRuntime(CrunRuntime.Config.defaults());
+        if (name.equals("runc")) return new dev.boxwood.server.runtime.RuncRuntime(CrunRuntime.Config.defaults());
         // gVisor is optional; looked up by name so builds without it still compile.
         try {
             return (SandboxRuntime) Class.forName("dev.boxwood.server.runtime.RunscRuntime")

@@ -128,7 +128,7 @@ public final class RunscRuntime implements SandboxRuntime {
 
         // The network namespace exists and is wired before runsc sees it: with --network=host gVisor uses the
         // interfaces of the namespace it starts in. A short-lived holder process creates it; the pin keeps it.
-        NetworkAttachment net = wireNetwork(id);
+        NetworkAttachment net = NetnsHolder.wire(network, id);
 
         Map<String, String> env = CrunRuntime.agentEnv(initToken);
         Map<Path, String> binds = new LinkedHashMap<>();
@@ -146,7 +146,7 @@ public final class RunscRuntime implements SandboxRuntime {
         ObjectNode linux = (ObjectNode) oci.get("linux");
         for (var ns : (ArrayNode) linux.get("namespaces")) {
             if ("network".equals(ns.path("type").asText())) {
-                ((ObjectNode) ns).put("path", net.netns().startsWith("/") ? net.netns() : "/run/netns/" + net.netns());
+                ((ObjectNode) ns).put("path", NetnsHolder.path(net));
             }
         }
         // gVisor's kernel filters system calls itself; the host profile is for runc-style runtimes.
@@ -176,29 +176,6 @@ public final class RunscRuntime implements SandboxRuntime {
         LOG.info("gVisor sandbox {} up in {} ms (disk and network {}, runsc to healthy {})", id,
                 (tUp - t0) / 1_000_000, (tPrepared - t0) / 1_000_000, (tUp - tPrepared) / 1_000_000);
         return running;
-    }
-
-    private NetworkAttachment wireNetwork(String id) throws IOException {
-        Process holder = new ProcessBuilder("unshare", "--net", "sleep", "60")
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        try {
-            // unshare execs sleep in the new namespace; wait until the holder is no longer in ours.
-            String ours = Files.readSymbolicLink(Path.of("/proc/self/ns/net")).toString();
-            Path theirs = Path.of("/proc/" + holder.pid() + "/ns/net");
-            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-            while (ours.equals(Files.readSymbolicLink(theirs).toString())) {
-                if (!holder.isAlive() || System.nanoTime() > deadline) {
-                    throw new RuntimeFailure("cannot create the network namespace of " + id);
-                }
-                Thread.sleep(2);
-            }
-            return network.attach(id, holder.pid());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new RuntimeFailure("interrupted while creating the network of " + id, e);
-        } finally {
-            holder.destroyForcibly();
-        }
     }
 
     private List<String> processArgs() {

@@ -1,0 +1,564 @@
+package dev.boxwood.server.runtime;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.boxwood.server.network.NetworkAttachment;
+import dev.boxwood.server.network.SandboxNetwork;
+import java.io.IOException;
+import java.net.http.HttpClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * Sandboxes run by {@code runc}, with an experimental pause by CRIU checkpoint to disk. Same bundle, overlay disk,
+ * cgroup limits, seccomp and veth + nft network as {@link CrunRuntime}; {@code pause} freezes (cgroup freezer) unless
+ * {@code -Dboxwood.runc.checkpoint=true}.
+ *
+ * <p>Checkpoint ({@code runc checkpoint}, CRIU 4.1.1 from {@code bin/common.sh ensure_criu}) works here: the
+ * sandbox's processes are dumped into {@code <dataDir>/sandboxes/<id>/checkpoint/} (about 10 MB for an idle agent)
+ * and end, their cgroups go, and {@code checkpoint.properties} records it so a restarted server finds the sandbox
+ * paused. What that took (isolation.md §B.6 plus this machine): the network namespace is made before {@code runc
+ * create}, owned by a pinned user namespace of its own (root = host uid 100000) that the sandbox joins, and named by
+ * path, so runc passes it to CRIU as external (CRIU dumps only namespaces of the sandbox's user namespace); stdio is
+ * moved off host files by a shell inside ({@value #CONSOLE} is the console log, bound in); CRIU runs with
+ * {@code CRIU_FAULT=130} (no hardware breakpoints: on this virtual CPU a task never traps on one and the dump hangs);
+ * and CRIU is patched for kernels that refuse SO_PASSCRED on TCP sockets.
+ *
+ * <p><b>Restore does not work yet</b>: CRIU recreates the sandbox's user namespace (a new one), and a task in it may
+ * not join the external network namespace, owned by the old one ({@code Can't setns 16/net: Operation not
+ * permitted}); {@code --join-ns user:<pin>} does not help, 4.1.1 still clones a new user namespace. A failed resume
+ * leaves the sandbox paused with its images. Ways forward: let CRIU dump and restore the network namespace itself
+ * with the veth as {@code --external veth[…]} and re-plumb the host end after a restore, or a namespace owned by the
+ * host with CRIU patched to enter it before it clones the user namespace (and {@code /sys} not a fresh sysfs).
+ */
+public final class RuncRuntime implements SandboxRuntime {
+
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RuncRuntime.class);
+    private static final Pattern ID = SandboxRecords.ID;
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int ROOT_UID = 100_000;
+    static final String CONSOLE = "/run/boxwood-console.log";
+
+    private final CrunRuntime.Config config;
+    private final Path criu;
+    private final long checkpointLimitBytes;
+    private final SandboxNetwork network;
+    private final Path runcRoot;
+    private final HttpClient http;
+    private final SecureRandom random = new SecureRandom();
+    private final Map<String, Object> locks = new ConcurrentHashMap<>();
+
+    public RuncRuntime(CrunRuntime.Config config) {
+        this(config, Criu.require());
+    }
+
+    public RuncRuntime(CrunRuntime.Config config, Path criu) {
+        this(config, criu, Boolean.getBoolean("boxwood.runc.checkpoint")
+                ? Long.getLong("boxwood.checkpointLimitMB", 10_240) << 20 : 0);
+    }
+
+    /**
+     * @param checkpointLimitBytes most bytes of CRIU images all paused sandboxes may keep on disk together; a pause
+     *                             that would go beyond it freezes the sandbox instead (memory stays). 0 (the
+     *                             default unless {@code -Dboxwood.runc.checkpoint=true}): always freeze, because a
+     *                             restore does not work yet (see the class comment)
+     */
+    public RuncRuntime(CrunRuntime.Config config, Path criu, long checkpointLimitBytes) {
+        this.config = config;
+        this.criu = criu;
+        this.checkpointLimitBytes = checkpointLimitBytes;
+        this.network = new SandboxNetwork(config.runDir());
+        this.runcRoot = config.runDir().resolve("runc");
+        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofMillis(500)).build();
+        try {
+            Files.createDirectories(runcRoot);
+            Files.createDirectories(sandboxesDir());
+            Files.setAttribute(sandboxesDir(), "unix:mode", 0711);
+        } catch (IOException e) {
+            throw new RuntimeFailure("cannot create runtime directories: " + e.getMessage(), e);
+        }
+        // runc names a v1 hierarchy after its mount point's basename: hugetlb must be at /sys/fs/cgroup/hugetlb,
+        // which is where this puts it.
+        Cgroups.prepareHost();
+        network.prepareHost();
+    }
+
+    public SandboxNetwork network() {
+        return network;
+    }
+
+    @Override
+    public void applyEgress(String sandboxId, dev.boxwood.server.network.EgressRules rules) {
+        network.applyEgress(sandboxId, rules);
+    }
+
+    @Override
+    public boolean controlsEgress() {
+        return true;
+    }
+
+    private Path sandboxesDir() {
+        return config.dataDir().resolve("sandboxes");
+    }
+
+    private Path sandboxDir(String id) {
+        return sandboxesDir().resolve(id);
+    }
+
+    /** Where a paused sandbox's CRIU images are. */
+    public Path checkpointDir(String id) {
+        return sandboxDir(id).resolve("checkpoint");
+    }
+
+    /** Pins the user namespace that owns the sandbox's network namespace (both outlive a checkpoint). */
+    private Path usernsPin(String id) {
+        return runcRoot.resolve("userns").resolve(id);
+    }
+
+    private Path checkpointRecord(String id) {
+        return sandboxDir(id).resolve("checkpoint.properties");
+    }
+
+    /** Whether the sandbox is paused as a checkpoint on disk (its processes gone). */
+    public boolean checkpointed(String id) {
+        return id != null && ID.matcher(id).matches() && Files.isRegularFile(checkpointRecord(id));
+    }
+
+    @Override
+    public RunningSandbox start(SandboxSpec spec) {
+        String id = spec.sandboxId();
+        if (id == null || !ID.matcher(id).matches()) {
+            throw new RuntimeFailure("invalid sandbox id");
+        }
+        if (spec.template() == null || !spec.template().matches("[a-z0-9][a-z0-9._-]{0,62}")) {
+            throw new RuntimeFailure("invalid template id '" + spec.template() + "'");
+        }
+        Path lower = config.dataDir().resolve("templates").resolve(spec.template()).resolve("rootfs");
+        if (!Files.isDirectory(lower)) {
+            throw new RuntimeFailure("template '" + spec.template() + "' is not built");
+        }
+        synchronized (lockFor(id)) {
+            Path dir = sandboxDir(id);
+            if (Files.exists(dir)) {
+                throw new RuntimeFailure("sandbox " + id + " already exists");
+            }
+            try {
+                return boot(spec, dir, lower.toRealPath());
+            } catch (RuntimeException | IOException e) {
+                RuntimeFailure failure = e instanceof RuntimeFailure f ? f
+                        : new RuntimeFailure("cannot start sandbox " + id + ": " + e.getMessage(), e);
+                try {
+                    destroyLocked(id);
+                } catch (RuntimeException cleanup) {
+                    failure.addSuppressed(cleanup);
+                }
+                throw failure;
+            }
+        }
+    }
+
+    private RunningSandbox boot(SandboxSpec spec, Path dir, Path lower) throws IOException {
+        String id = spec.sandboxId();
+        long t0 = System.nanoTime();
+        String initToken = HexFormat.of().formatHex(bytes(24));
+        SandboxDisk disk = CrunRuntime.prepareDisk(spec, dir, lower, initToken, network.resolvConf());
+        // The sandbox's root writes its console log itself (through the bind), so it owns the file.
+        Files.setAttribute(disk.log(), "unix:uid", ROOT_UID);
+        Files.setAttribute(disk.log(), "unix:gid", ROOT_UID);
+        NetworkAttachment net = NetnsHolder.wire(network, id, usernsPin(id));
+
+        Map<Path, String> binds = new LinkedHashMap<>();
+        binds.put(config.jdk(), "/opt/boxwood/jdk");
+        if (Files.isRegularFile(config.agentJar())) {
+            binds.put(config.agentJar(), "/opt/boxwood/agent.jar");
+        } else if (config.command() == null) {
+            throw new RuntimeFailure("agent jar not found at " + config.agentJar() + " (build the agent module)");
+        }
+        long memoryBytes = Math.max(64, spec.memoryMB()) * 1024L * 1024L;
+        var input = new OciSpec.Input(disk.rootfs(), id, processArgs(), CrunRuntime.agentEnv(initToken),
+                CrunRuntime.cgroupPath(id), Math.max(1, spec.cpuCount()), memoryBytes, config.pidsLimit(),
+                config.noNewPrivileges(), binds, Map.of(disk.log(), CONSOLE));
+        ObjectNode oci = OciSpec.build(input);
+        for (var ns : (ArrayNode) oci.get("linux").get("namespaces")) {
+            switch (ns.path("type").asText()) {
+                case "network" -> ((ObjectNode) ns).put("path", NetnsHolder.path(net));
+                case "user" -> ((ObjectNode) ns).put("path", usernsPin(id).toString());
+                default -> { }
+            }
+        }
+        JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), oci);
+        long tPrepared = System.nanoTime();
+
+        // runc's own messages go to the console log; the sandbox's shell moves its stdio off the host file at once.
+        HostCommand.Result create = runcLogged(disk, "create", "--bundle", dir.toString(),
+                "--pid-file", dir.resolve("pid").toString(), id);
+        if (!create.ok()) {
+            throw new RuntimeFailure("runc create failed: " + CrunRuntime.tail(disk.log()));
+        }
+        HostCommand.check(runc("start", id));
+        long pid = Long.parseLong(Files.readString(dir.resolve("pid")).strip());
+        RunningSandbox running = new RunningSandbox(id, net.sandboxAddress(), pid, initToken);
+        CrunRuntime.awaitHealthy(http, config.startTimeout(), running, disk);
+        long tUp = System.nanoTime();
+        LOG.info("runc sandbox {} up in {} ms (disk and network {}, runc to healthy {})", id,
+                (tUp - t0) / 1_000_000, (tPrepared - t0) / 1_000_000, (tUp - tPrepared) / 1_000_000);
+        return running;
+    }
+
+    /**
+     * The sandbox's process behind a shell that points stdio at files inside the sandbox: a descriptor on a host file
+     * (what runc hands over) makes CRIU fail with "Can't lookup mount".
+     */
+    private List<String> processArgs() {
+        List<String> args = new ArrayList<>(List.of("/bin/sh", "-c",
+                "exec \"$@\" </dev/null >>" + CONSOLE + " 2>&1", "boxwood-init"));
+        args.addAll(config.command() != null ? config.command() : CrunRuntime.agentCommand(List.of(), List.of()));
+        return args;
+    }
+
+    @Override
+    public void destroy(String sandboxId) {
+        if (sandboxId == null || !ID.matcher(sandboxId).matches()) {
+            return;
+        }
+        synchronized (lockFor(sandboxId)) {
+            destroyLocked(sandboxId);
+        }
+        locks.remove(sandboxId);
+    }
+
+    private void destroyLocked(String id) {
+        HostCommand.run(runc("kill", "--all", id, "KILL"));
+        HostCommand.run(runc("resume", id)); // a v1-frozen task does not act on SIGKILL until thawed
+        HostCommand.run(runc("delete", "--force", id));
+        network.detach(id);
+        NetnsHolder.unpin(usernsPin(id));
+        List<Path> busy = Cgroups.remove(CrunRuntime.cgroupPath(id));
+        // The checkpoint's images go with the directory (they may hold the sandbox's secrets: memory).
+        new SandboxDisk(sandboxDir(id)).remove();
+        if (!busy.isEmpty()) {
+            throw new RuntimeFailure("sandbox " + id + ": cgroups still busy after kill: " + busy);
+        }
+    }
+
+    @Override
+    public Optional<RunningSandbox> reattach(String sandboxId) {
+        if (sandboxId == null || !ID.matcher(sandboxId).matches()) {
+            return Optional.empty();
+        }
+        if (checkpointed(sandboxId)) {
+            // Nothing runs: the sandbox is its images, its disk and its pinned network namespace.
+            Optional<NetworkAttachment> net = network.find(sandboxId);
+            Properties props = readProps(sandboxDir(sandboxId).resolve("sandbox.properties"));
+            if (net.isEmpty() || props == null || !SandboxDisk.isMounted(sandboxDir(sandboxId).resolve("rootfs"))) {
+                return Optional.empty();
+            }
+            return Optional.of(new RunningSandbox(sandboxId, net.get().sandboxAddress(), 0,
+                    props.getProperty("initToken")));
+        }
+        return SandboxRecords.running(sandboxId, state(sandboxId), sandboxDir(sandboxId), network);
+    }
+
+    @Override
+    public List<String> leftovers() {
+        return SandboxRecords.leftovers(HostCommand.run(runc("list", "-q")), sandboxesDir(), network);
+    }
+
+    /**
+     * Checkpoints the sandbox to disk and ends its processes. TCP connections (the server's to the agent, a kernel's
+     * loopback ZeroMQ links) are dumped established and come back established. Idempotent.
+     */
+    @Override
+    public void pause(String sandboxId) {
+        synchronized (lockFor(sandboxId)) {
+            if (checkpointed(sandboxId)) {
+                return;
+            }
+            Optional<JsonNode> state = state(sandboxId);
+            if (state.isEmpty()) {
+                throw new RuntimeFailure("sandbox " + sandboxId + " does not exist");
+            }
+            if (state.get().path("status").asText().equals("paused")) {
+                return; // frozen earlier (the checkpoint storage was full)
+            }
+            // The images hold about the sandbox's anonymous memory (page cache is not dumped).
+            ResourceUsage now = usage(sandboxId);
+            long estimate = Math.max(0, now.memUsedBytes() - now.memCacheBytes());
+            long stored = checkpointBytesTotal();
+            if (checkpointLimitBytes == 0) {
+                SandboxRecords.freeze(sandboxId, true, this::runc);
+                return;
+            }
+            if (stored + estimate > checkpointLimitBytes) {
+                LOG.warn("sandbox {} is frozen, not checkpointed: {} MiB of checkpoints plus about {} MiB would pass "
+                        + "the limit of {} MiB", sandboxId, stored >> 20, estimate >> 20, checkpointLimitBytes >> 20);
+                SandboxRecords.freeze(sandboxId, true, this::runc);
+                return;
+            }
+            Path images = checkpointDir(sandboxId);
+            long t0 = System.nanoTime();
+            try {
+                deleteTree(images); // a dump that failed half-way
+                Files.createDirectories(images);
+                Files.setAttribute(images, "unix:mode", 0700);
+            } catch (IOException e) {
+                throw new RuntimeFailure("sandbox " + sandboxId + ": cannot create its checkpoint directory: "
+                        + e.getMessage(), e);
+            }
+            HostCommand.Result dump = HostCommand.runWithin(runc("checkpoint", "--image-path", images.toString(),
+                    "--work-path", images.toString(), "--tcp-established", "--file-locks", sandboxId),
+                    3, TimeUnit.MINUTES);
+            if (!dump.ok()) {
+                String why = dump.output().strip() + criuLogTail(images.resolve("dump.log"));
+                keepLog(images.resolve("dump.log"), sandboxDir(sandboxId).resolve("checkpoint-failed.log"));
+                deleteTree(images);
+                // runc leaves the sandbox running when the dump fails before its processes were killed (something
+                // in it CRIU cannot dump): it is frozen instead, so the pause still holds, with its memory.
+                if (state(sandboxId).map(st -> st.path("status").asText().equals("running")).orElse(false)) {
+                    LOG.warn("sandbox {}: checkpoint failed, frozen instead: {}", sandboxId, why);
+                    SandboxRecords.freeze(sandboxId, true, this::runc);
+                    return;
+                }
+                throw new RuntimeFailure("checkpoint of sandbox " + sandboxId + " failed: " + why);
+            }
+            long bytes;
+            try {
+                // Parts of the restore read the images from inside the sandbox's user namespace.
+                chownTree(images, ROOT_UID);
+                bytes = sizeOf(images);
+                Properties record = new Properties();
+                record.setProperty("kind", "checkpoint");
+                record.setProperty("images", images.toString());
+                record.setProperty("bytes", Long.toString(bytes));
+                record.setProperty("at", Instant.now().toString());
+                Path tmp = checkpointRecord(sandboxId).resolveSibling("checkpoint.properties.tmp");
+                try (var out = Files.newOutputStream(tmp)) {
+                    record.store(out, "paused by CRIU checkpoint");
+                }
+                Files.move(tmp, checkpointRecord(sandboxId), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            } catch (IOException e) {
+                throw new RuntimeFailure("sandbox " + sandboxId + ": cannot record its checkpoint: " + e.getMessage(), e);
+            }
+            LOG.info("sandbox {} checkpointed in {} ms ({} KiB of images)", sandboxId,
+                    (System.nanoTime() - t0) / 1_000_000, bytes / 1024);
+        }
+    }
+
+    /** Restores a checkpointed sandbox and deletes its images; thaws a frozen one; does nothing to a running one. */
+    @Override
+    public void resume(String sandboxId) {
+        synchronized (lockFor(sandboxId)) {
+            if (!checkpointed(sandboxId)) {
+                SandboxRecords.freeze(sandboxId, false, this::runc);
+                return;
+            }
+            Path dir = sandboxDir(sandboxId);
+            Path images = checkpointDir(sandboxId);
+            SandboxDisk disk = new SandboxDisk(dir);
+            long t0 = System.nanoTime();
+            // A failed restore may leave runc's record of the container behind; a retry needs the id free.
+            if (state(sandboxId).isPresent()) {
+                HostCommand.run(runc("delete", "--force", sandboxId));
+            }
+            HostCommand.Result restore = HostCommand.runWithin(runc("restore", "--detach", "--image-path",
+                    images.toString(), "--work-path", images.toString(), "--tcp-established", "--file-locks",
+                    "--bundle", dir.toString(), "--pid-file", dir.resolve("pid").toString(), sandboxId),
+                    3, TimeUnit.MINUTES);
+            if (!restore.ok()) {
+                HostCommand.run(runc("delete", "--force", sandboxId));
+                throw new RuntimeFailure("restore of sandbox " + sandboxId + " failed (it stays paused): "
+                        + restore.output().strip() + criuLogTail(images.resolve("restore.log")));
+            }
+            try {
+                Files.delete(checkpointRecord(sandboxId));
+            } catch (IOException e) {
+                throw new RuntimeFailure("sandbox " + sandboxId + ": cannot clear its checkpoint record", e);
+            }
+            deleteTree(images);
+            LOG.info("sandbox {} restored in {} ms", sandboxId, (System.nanoTime() - t0) / 1_000_000);
+            Optional<RunningSandbox> running = reattach(sandboxId);
+            if (running.isPresent()) {
+                CrunRuntime.awaitHealthy(http, config.startTimeout(), running.get(), disk);
+            }
+        }
+    }
+
+    /** Bytes of CRIU images every checkpointed sandbox of this data directory keeps, together. */
+    public long checkpointBytesTotal() {
+        if (!Files.isDirectory(sandboxesDir())) {
+            return 0;
+        }
+        try (Stream<Path> dirs = Files.list(sandboxesDir())) {
+            return dirs.map(d -> d.getFileName().toString()).mapToLong(this::checkpointBytes).sum();
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    /** Bytes of CRIU images a paused sandbox keeps on disk (0 when it is not checkpointed). */
+    public long checkpointBytes(String sandboxId) {
+        Properties record = checkpointed(sandboxId) ? readProps(checkpointRecord(sandboxId)) : null;
+        return record == null ? 0 : Long.parseLong(record.getProperty("bytes", "0"));
+    }
+
+    @Override
+    public ResourceUsage usage(String sandboxId) {
+        return CrunRuntime.usage(sandboxDir(sandboxId), sandboxId);
+    }
+
+    /**
+     * Runs a command inside a running sandbox as its root (tests and diagnostics, not the API path). Not {@code runc
+     * exec}: it joins the user namespace first and then may not join the network namespace, which the server owns;
+     * {@code nsenter} joins that one first. The command joins the sandbox's cgroups, so that what it leaves running
+     * belongs to the sandbox (and to its checkpoint) like the agent's children, in a session of its own (CRIU
+     * refuses a session leader outside the sandbox's pid namespace).
+     */
+    public HostCommand.Result exec(String sandboxId, List<String> command) {
+        long pid = state(sandboxId).map(s -> s.path("pid").asLong()).orElse(0L);
+        if (pid <= 0) {
+            return new HostCommand.Result(1, "sandbox " + sandboxId + " is not running");
+        }
+        StringBuilder join = new StringBuilder();
+        List<Path> cgroups = new ArrayList<>(Cgroups.dirs(CrunRuntime.cgroupPath(sandboxId)));
+        cgroups.add(Path.of("/sys/fs/cgroup/unified" + CrunRuntime.cgroupPath(sandboxId))); // runc's, in hybrid mode
+        for (Path cg : cgroups) {
+            if (Files.isRegularFile(cg.resolve("cgroup.procs"))) {
+                join.append("echo $$ > ").append(cg.resolve("cgroup.procs")).append(" && ");
+            }
+        }
+        List<String> full = new ArrayList<>(List.of("sh", "-c", join + "exec nsenter -t " + pid
+                + " -a -r -w -S 0 -G 0 -- setsid -w \"$@\"", "exec"));
+        full.addAll(command);
+        return HostCommand.runWithin(full, 2, TimeUnit.MINUTES);
+    }
+
+    Optional<JsonNode> state(String id) {
+        HostCommand.Result state = HostCommand.run(runc("state", id));
+        if (!state.ok()) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(JSON.readTree(state.output()));
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * runc, with CRIU (which it runs for checkpoint and restore) told not to use hardware breakpoints: on this
+     * machine's virtual CPU a task never traps on one, and a dump waits forever for the parasite's sigreturn
+     * ("Daemon … exited trapping", then nothing). {@code CRIU_FAULT=130} (FI_NO_BREAKPOINTS) steps by syscall instead.
+     */
+    private List<String> runc(String... args) {
+        List<String> command = new ArrayList<>(List.of("env", "CRIU_FAULT=130", "runc", "--root", runcRoot.toString(),
+                "--criu", criu.toString()));
+        command.addAll(List.of(args));
+        return command;
+    }
+
+    /** Runs runc with its output appended to the console log (the container inherits runc's stdio). */
+    private HostCommand.Result runcLogged(SandboxDisk disk, String... args) {
+        ProcessBuilder builder = new ProcessBuilder(runc(args)).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(disk.log().toFile()))
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        try {
+            return new HostCommand.Result(builder.start().waitFor(), "");
+        } catch (IOException e) {
+            throw new RuntimeFailure("cannot run runc: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RuntimeFailure("interrupted while running runc", e);
+        }
+    }
+
+    private static String criuLogTail(Path log) {
+        if (!Files.isRegularFile(log)) {
+            return "";
+        }
+        try {
+            List<String> lines = Files.readAllLines(log);
+            List<String> shown = new ArrayList<>(lines.stream().filter(l -> l.contains("Error")).toList());
+            shown.addAll(lines.subList(Math.max(0, lines.size() - 6), lines.size()));
+            return "\n" + String.join("\n", shown);
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private static void keepLog(Path log, Path kept) {
+        try {
+            Files.copy(log, kept, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException ignored) {
+            // no log to keep
+        }
+    }
+
+    private static Properties readProps(Path file) {
+        Properties props = new Properties();
+        try (var in = Files.newInputStream(file)) {
+            props.load(in);
+            return props;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private static void chownTree(Path root, int uid) throws IOException {
+        try (Stream<Path> all = Files.walk(root)) {
+            for (Path p : (Iterable<Path>) all::iterator) {
+                Files.setAttribute(p, "unix:uid", uid, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                Files.setAttribute(p, "unix:gid", uid, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            }
+        }
+    }
+
+    static long sizeOf(Path root) {
+        if (!Files.isDirectory(root)) {
+            return 0;
+        }
+        try (Stream<Path> all = Files.walk(root)) {
+            return all.filter(Files::isRegularFile).mapToLong(p -> {
+                try {
+                    return Files.size(p);
+                } catch (IOException e) {
+                    return 0;
+                }
+            }).sum();
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    private static void deleteTree(Path root) {
+        if (Files.exists(root)) {
+            HostCommand.run(List.of("rm", "-rf", "--one-file-system", root.toString()));
+        }
+    }
+
+    private Object lockFor(String id) {
+        return locks.computeIfAbsent(id, k -> new Object());
+    }
+
+    private byte[] bytes(int n) {
+        byte[] b = new byte[n];
+        random.nextBytes(b);
+        return b;
+    }
+}
