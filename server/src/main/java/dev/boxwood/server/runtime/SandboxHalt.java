@@ -12,7 +12,7 @@ import java.util.Optional;
  * namespace and waits for them before init itself exits). No process is spawned: {@code crun kill}, {@code crun
  * delete}, the network and the disk are left for {@link SandboxRuntime#destroy}.
  *
- * <p>The pid is checked to still be the sandbox's (its cgroup) before the signal, and the signal goes through a
+ * <p>Each pid is checked to still be the sandbox's (its cgroup) before the signal, and the signal goes through a
  * {@link ProcessHandle} taken first, which refuses a pid reused by another process after the check.
  */
 public final class SandboxHalt {
@@ -37,6 +37,10 @@ public final class SandboxHalt {
             return cgroupEmpty(cgroup) ? Outcome.DEAD : Outcome.UNKNOWN;
         }
         init.get().destroyForcibly();
+        // The kernel would kill the rest once init has exited; signalling them now lets them all exit at once.
+        for (long pid : tasks(cgroup)) {
+            ProcessHandle.of(pid).filter(p -> inCgroup(pid, cgroup)).ifPresent(ProcessHandle::destroyForcibly);
+        }
         long until = System.nanoTime() + WAIT.toNanos();
         while (System.nanoTime() < until) {
             if (exited(initPid) || !init.get().isAlive()) return Outcome.DEAD;
@@ -82,6 +86,15 @@ public final class SandboxHalt {
             return Files.readString(Cgroups.ROOT.resolve("freezer" + cgroup).resolve("freezer.state")).strip().equals("FROZEN");
         } catch (IOException e) {
             return false;
+        }
+    }
+
+    private static java.util.List<Long> tasks(String cgroup) {
+        try {
+            return Files.readAllLines(Cgroups.ROOT.resolve("pids" + cgroup).resolve("cgroup.procs")).stream()
+                    .filter(l -> !l.isBlank()).map(l -> Long.parseLong(l.strip())).toList();
+        } catch (IOException | NumberFormatException e) {
+            return java.util.List.of();
         }
     }
 
