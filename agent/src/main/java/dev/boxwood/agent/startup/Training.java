@@ -34,6 +34,10 @@ public final class Training {
             int port = agent.port();
             // Like Agent.main; the interpreter binds its own port, which in the throwaway sandbox is free.
             interpreter = InterpreterServer.startIfAvailable(port);
+            if (System.getenv("BOXWOOD_INIT_TOKEN") != null) {
+                // in a sandbox (never on a host, whose /run this would write to), as Agent.main does
+                dev.boxwood.agent.sudo.SudoService.startIfRoot();
+            }
             dir = Files.createTempDirectory("boxwood-agent-train");
             send(port, "GET", "/health", Map.of(), null);
             send(port, "POST", "/init", Map.of("X-Boxwood-Init-Token", "train", "Content-Type", "application/json"),

@@ -77,6 +77,8 @@ class AgentTemplatesTest extends RealSandboxes {
                 long started = System.nanoTime();
                 RunningSandbox sandbox = runtime.start(new SandboxSpec(id, template, 1, 512, 512));
                 long bootMs = (System.nanoTime() - started) / 1_000_000;
+                // CPU the agent's JVM used until healthy: steadier than wall time on a shared machine
+                long bootCpuMs = cpuMillis(agentJvm(sandbox));
                 try {
                     URI base = sandbox.agentUri();
                     assertThat(http.send(HttpRequest.newBuilder(base.resolve("/health")).GET().build(),
@@ -97,8 +99,9 @@ class AgentTemplatesTest extends RealSandboxes {
                     }
                     Thread.sleep(2000);
                     String rollup = Files.readString(Path.of("/proc", Long.toString(java), "smaps_rollup"));
-                    System.out.printf("agent boot %s: create -> healthy %d ms; agent RSS %d KiB, PSS %d KiB, "
-                            + "private %d KiB, anonymous %d KiB%n", template, bootMs, kib(rollup, "Rss:"),
+                    System.out.printf("agent boot %s: create -> healthy %d ms, agent CPU %d ms; agent RSS %d KiB, "
+                            + "PSS %d KiB, private %d KiB, anonymous %d KiB%n", template, bootMs, bootCpuMs,
+                            kib(rollup, "Rss:"),
                             kib(rollup, "Pss:"), kib(rollup, "Private_Clean:") + kib(rollup, "Private_Dirty:"),
                             kib(rollup, "Anonymous:"));
                 } finally {
@@ -113,6 +116,13 @@ class AgentTemplatesTest extends RealSandboxes {
         return ProcessHandle.of(sandbox.pid()).orElseThrow().children()
                 .filter(p -> p.info().command().map(c -> c.endsWith("/java")).orElse(false))
                 .findFirst().orElseThrow().pid();
+    }
+
+    /** utime + stime from /proc/<pid>/stat (clock ticks of 10 ms). */
+    private static long cpuMillis(long pid) throws java.io.IOException {
+        String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) * 10;
     }
 
     private static long kib(String rollup, String field) {
