@@ -144,34 +144,8 @@ public final class RuncRuntime implements SandboxRuntime {
     @Override
     public RunningSandbox start(SandboxSpec spec) {
         String id = spec.sandboxId();
-        if (id == null || !ID.matcher(id).matches()) {
-            throw new RuntimeFailure("invalid sandbox id");
-        }
-        if (spec.template() == null || !spec.template().matches("[a-z0-9][a-z0-9._-]{0,62}")) {
-            throw new RuntimeFailure("invalid template id '" + spec.template() + "'");
-        }
-        Path lower = config.dataDir().resolve("templates").resolve(spec.template()).resolve("rootfs");
-        if (!Files.isDirectory(lower)) {
-            throw new RuntimeFailure("template '" + spec.template() + "' is not built");
-        }
-        synchronized (lockFor(id)) {
-            Path dir = sandboxDir(id);
-            if (Files.exists(dir)) {
-                throw new RuntimeFailure("sandbox " + id + " already exists");
-            }
-            try {
-                return boot(spec, dir, lower.toRealPath());
-            } catch (RuntimeException | IOException e) {
-                RuntimeFailure failure = e instanceof RuntimeFailure f ? f
-                        : new RuntimeFailure("cannot start sandbox " + id + ": " + e.getMessage(), e);
-                try {
-                    destroyLocked(id);
-                } catch (RuntimeException cleanup) {
-                    failure.addSuppressed(cleanup);
-                }
-                throw failure;
-            }
-        }
+        Object lock = id == null ? new Object() : lockFor(id);
+        return SandboxRecords.start(spec, config.dataDir(), lock, this::boot, () -> destroyLocked(id));
     }
 
     private RunningSandbox boot(SandboxSpec spec, Path dir, Path lower) throws IOException {
@@ -424,11 +398,12 @@ public final class RuncRuntime implements SandboxRuntime {
     }
 
     /**
-     * Runs a command inside a running sandbox as its root (tests and diagnostics, not the API path). Not {@code runc
-     * exec}: it joins the user namespace first and then may not join the network namespace, which the server owns;
-     * {@code nsenter} joins that one first. The command joins the sandbox's cgroups, so that what it leaves running
-     * belongs to the sandbox (and to its checkpoint) like the agent's children, in a session of its own (CRIU
-     * refuses a session leader outside the sandbox's pid namespace).
+     * Runs a command inside a running sandbox as its root (tests and diagnostics, not the API path), through
+     * {@code nsenter} (chosen while the network namespace still belonged to the host, which {@code runc exec} could
+     * not join from the sandbox's user namespace). The command joins the sandbox's cgroups, so that what it leaves
+     * running belongs to the sandbox like the agent's children, in a session of its own (CRIU refuses a session
+     * leader outside the sandbox's pid namespace). What it leaves running must be orphaned (backgrounded) to be
+     * adopted by the sandbox's init: a child of nsenter is outside the tree a checkpoint dumps.
      */
     public HostCommand.Result exec(String sandboxId, List<String> command) {
         long pid = state(sandboxId).map(s -> s.path("pid").asLong()).orElse(0L);

@@ -90,34 +90,8 @@ public final class RunscRuntime implements SandboxRuntime {
     @Override
     public RunningSandbox start(SandboxSpec spec) {
         String id = spec.sandboxId();
-        if (id == null || !ID.matcher(id).matches()) {
-            throw new RuntimeFailure("invalid sandbox id");
-        }
-        if (spec.template() == null || !spec.template().matches("[a-z0-9][a-z0-9._-]{0,62}")) {
-            throw new RuntimeFailure("invalid template id '" + spec.template() + "'");
-        }
-        Path lower = config.dataDir().resolve("templates").resolve(spec.template()).resolve("rootfs");
-        if (!Files.isDirectory(lower)) {
-            throw new RuntimeFailure("template '" + spec.template() + "' is not built");
-        }
-        synchronized (lockFor(id)) {
-            Path dir = sandboxDir(id);
-            if (Files.exists(dir)) {
-                throw new RuntimeFailure("sandbox " + id + " already exists");
-            }
-            try {
-                return boot(spec, dir, lower.toRealPath());
-            } catch (RuntimeException | IOException e) {
-                RuntimeFailure failure = e instanceof RuntimeFailure f ? f
-                        : new RuntimeFailure("cannot start sandbox " + id + ": " + e.getMessage(), e);
-                try {
-                    destroyLocked(id);
-                } catch (RuntimeException cleanup) {
-                    failure.addSuppressed(cleanup);
-                }
-                throw failure;
-            }
-        }
+        Object lock = id == null ? new Object() : lockFor(id);
+        return SandboxRecords.start(spec, config.dataDir(), lock, this::boot, () -> destroyLocked(id));
     }
 
     private RunningSandbox boot(SandboxSpec spec, Path dir, Path lower) throws IOException {
