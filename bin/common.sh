@@ -62,7 +62,7 @@ ensure_packages() {
 # (BOXWOOD_TOOLS, default /var/lib/boxwood/tools; about 3 min on 2 cores). The trixie deb-src list lives in a temporary
 # apt directory, so the system's apt configuration never sees trixie. Prints the binary's path.
 CRIU_VERSION=4.1.1
-CRIU_BUILD_PACKAGES=(runc build-essential pkg-config libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev protobuf-compiler
+CRIU_BUILD_PACKAGES=(runc build-essential pkg-config xz-utils libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev protobuf-compiler
   python3-protobuf libnl-3-dev libnl-route-3-dev libnet1-dev libcap-dev libbsd-dev libgnutls28-dev libnftables-dev uuid-dev
   libaio-dev libdrm-dev)
 ensure_criu() {
