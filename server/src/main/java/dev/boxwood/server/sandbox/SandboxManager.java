@@ -549,7 +549,10 @@ public final class SandboxManager implements AutoCloseable {
 
     // ---- kill ---------------------------------------------------------------------------------------------------
 
-    /** Told of every sandbox that ended (killed, timed out, retention over) once its processes are gone. */
+    /**
+     * Told of every sandbox that ended (killed, timed out, retention over) once its processes are gone and, where its
+     * teardown went on in the background, once that is done too (its overlay no longer holds a snapshot's layers).
+     */
     private volatile java.util.function.Consumer<SandboxRow> ended = row -> {};
 
     public void whenEnded(java.util.function.Consumer<SandboxRow> listener) {
@@ -569,7 +572,20 @@ public final class SandboxManager implements AutoCloseable {
             if (!live.remove(id, s)) return false;
             endLocked(s, id, status, why);
         }
-        ended.accept(s.row());
+        Thread teardown = teardowns.get(id);
+        if (teardown == null) {
+            ended.accept(s.row());
+        } else {
+            Thread.ofVirtual().name("boxwood-ended-" + id).start(() -> {
+                try {
+                    teardown.join();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                ended.accept(s.row());
+            });
+        }
         return true;
     }
 
