@@ -208,12 +208,14 @@ final class HostileHarness implements AutoCloseable {
 
     /** Everything the server printed so far, and every agent log on disk. */
     String logs() {
+        // Kills answer before their teardown ends; walking a sandbox folder the teardown is removing would fail.
+        server.sandboxes().awaitTeardowns(java.time.Duration.ofSeconds(60));
         StringBuilder all = new StringBuilder(printed.toString(StandardCharsets.UTF_8));
         try (Stream<Path> files = Files.walk(dataDir.resolve("sandboxes"))) {
             for (Path p : files.filter(p -> p.toString().endsWith(".log") && Files.isRegularFile(p)).toList()) {
                 all.append('\n').append(Files.readString(p, StandardCharsets.ISO_8859_1));
             }
-        } catch (IOException e) {
+        } catch (IOException | UncheckedIOException e) {
             all.append("\n(cannot read agent logs: ").append(e).append(')');
         }
         return all.toString();
