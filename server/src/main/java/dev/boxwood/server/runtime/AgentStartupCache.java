@@ -32,12 +32,12 @@ public final class AgentStartupCache {
             "usr/local/share/jupyter/kernels", "usr/share/jupyter/kernels");
 
     private final CrunRuntime runtime;
-    private final CrunRuntime.Config config;
+    private final OciRuntime.Config config;
     private final Path dir;
     private final java.util.Map<String, Thread> builders = new java.util.concurrent.ConcurrentHashMap<>();
     private final java.util.Set<Path> failed = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-    AgentStartupCache(CrunRuntime runtime, CrunRuntime.Config config) {
+    AgentStartupCache(CrunRuntime runtime, OciRuntime.Config config) {
         this.runtime = runtime;
         this.config = config;
         this.dir = config.dataDir().resolve("cache/agent-aot");

@@ -1,28 +1,19 @@
 package dev.boxwood.server.runtime;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.boxwood.server.network.NetworkAttachment;
-import dev.boxwood.server.network.SandboxNetwork;
 import java.io.IOException;
-import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -47,28 +38,19 @@ import java.util.stream.Stream;
  * with the veth as {@code --external veth[…]} and re-plumb the host end after a restore, or a namespace owned by the
  * host with CRIU patched to enter it before it clones the user namespace (and {@code /sys} not a fresh sysfs).
  */
-public final class RuncRuntime implements SandboxRuntime {
+public final class RuncRuntime extends OciRuntime {
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RuncRuntime.class);
-    private static final Pattern ID = SandboxRecords.ID;
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private static final int ROOT_UID = 100_000;
     static final String CONSOLE = "/run/boxwood-console.log";
 
-    private final CrunRuntime.Config config;
     private final Path criu;
     private final long checkpointLimitBytes;
-    private final SandboxNetwork network;
-    private final Path runcRoot;
-    private final HttpClient http;
-    private final SecureRandom random = new SecureRandom();
-    private final Map<String, Object> locks = new ConcurrentHashMap<>();
 
-    public RuncRuntime(CrunRuntime.Config config) {
+    public RuncRuntime(Config config) {
         this(config, Criu.require());
     }
 
-    public RuncRuntime(CrunRuntime.Config config, Path criu) {
+    public RuncRuntime(Config config, Path criu) {
         this(config, criu, Boolean.getBoolean("boxwood.runc.checkpoint")
                 ? Long.getLong("boxwood.checkpointLimitMB", 10_240) << 20 : 0);
     }
@@ -79,47 +61,10 @@ public final class RuncRuntime implements SandboxRuntime {
      *                             default unless {@code -Dboxwood.runc.checkpoint=true}): always freeze, because a
      *                             restore does not work yet (see the class comment)
      */
-    public RuncRuntime(CrunRuntime.Config config, Path criu, long checkpointLimitBytes) {
-        this.config = config;
+    public RuncRuntime(Config config, Path criu, long checkpointLimitBytes) {
+        super(config, "runc");
         this.criu = criu;
         this.checkpointLimitBytes = checkpointLimitBytes;
-        this.network = new SandboxNetwork(config.runDir());
-        this.runcRoot = config.runDir().resolve("runc");
-        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofMillis(500)).build();
-        try {
-            Files.createDirectories(runcRoot);
-            Files.createDirectories(sandboxesDir());
-            Files.setAttribute(sandboxesDir(), "unix:mode", 0711);
-        } catch (IOException e) {
-            throw new RuntimeFailure("cannot create runtime directories: " + e.getMessage(), e);
-        }
-        // runc names a v1 hierarchy after its mount point's basename: hugetlb must be at /sys/fs/cgroup/hugetlb,
-        // which is where this puts it.
-        Cgroups.prepareHost();
-        network.prepareHost();
-    }
-
-    public SandboxNetwork network() {
-        return network;
-    }
-
-    @Override
-    public void applyEgress(String sandboxId, dev.boxwood.server.network.EgressRules rules) {
-        network.applyEgress(sandboxId, rules);
-    }
-
-    @Override
-    public boolean controlsEgress() {
-        return true;
-    }
-
-    private Path sandboxesDir() {
-        return config.dataDir().resolve("sandboxes");
-    }
-
-    private Path sandboxDir(String id) {
-        return sandboxesDir().resolve(id);
     }
 
     /** Where a paused sandbox's CRIU images are. */
@@ -129,7 +74,7 @@ public final class RuncRuntime implements SandboxRuntime {
 
     /** Pins the user namespace that owns the sandbox's network namespace (both outlive a checkpoint). */
     private Path usernsPin(String id) {
-        return runcRoot.resolve("userns").resolve(id);
+        return root.resolve("userns").resolve(id);
     }
 
     private Path checkpointRecord(String id) {
@@ -141,95 +86,60 @@ public final class RuncRuntime implements SandboxRuntime {
         return id != null && ID.matcher(id).matches() && Files.isRegularFile(checkpointRecord(id));
     }
 
+    /**
+     * runc, with CRIU (which it runs for checkpoint and restore) told not to use hardware breakpoints: on this
+     * machine's virtual CPU a task never traps on one, and a dump waits forever for the parasite's sigreturn
+     * ("Daemon … exited trapping", then nothing). {@code CRIU_FAULT=130} (FI_NO_BREAKPOINTS) steps by syscall instead.
+     */
     @Override
-    public RunningSandbox start(SandboxSpec spec) {
-        String id = spec.sandboxId();
-        Object lock = id == null ? new Object() : lockFor(id);
-        return SandboxRecords.start(spec, config.dataDir(), lock, this::boot, () -> destroyLocked(id));
+    List<String> oci(String... args) {
+        List<String> command = new ArrayList<>(List.of("env", "CRIU_FAULT=130", "runc", "--root", root.toString(),
+                "--criu", criu.toString()));
+        command.addAll(List.of(args));
+        return command;
     }
 
-    private RunningSandbox boot(SandboxSpec spec, Path dir, Path lower) throws IOException {
-        String id = spec.sandboxId();
-        long t0 = System.nanoTime();
-        String initToken = HexFormat.of().formatHex(bytes(24));
-        SandboxDisk disk = CrunRuntime.prepareDisk(spec, dir, lower, initToken, network.resolvConf());
-        // The sandbox's root writes its console log itself (through the bind), so it owns the file.
+    /**
+     * The network namespace is made before {@code runc create}, owned by a pinned user namespace of its own, so that
+     * runc names it to CRIU as external. The sandbox's root writes its console log itself (through the bind), so it
+     * owns the file.
+     */
+    @Override
+    NetworkAttachment wireBeforeCreate(String id, SandboxDisk disk) throws IOException {
         Files.setAttribute(disk.log(), "unix:uid", ROOT_UID);
         Files.setAttribute(disk.log(), "unix:gid", ROOT_UID);
-        NetworkAttachment net = NetnsHolder.wire(network, id, usernsPin(id));
-
-        Map<Path, String> binds = new LinkedHashMap<>();
-        binds.put(config.jdk(), "/opt/boxwood/jdk");
-        if (Files.isRegularFile(config.agentJar())) {
-            binds.put(config.agentJar(), "/opt/boxwood/agent.jar");
-        } else if (config.command() == null) {
-            throw new RuntimeFailure("agent jar not found at " + config.agentJar() + " (build the agent module)");
-        }
-        long memoryBytes = Math.max(64, spec.memoryMB()) * 1024L * 1024L;
-        var input = new OciSpec.Input(disk.rootfs(), id, processArgs(), CrunRuntime.agentEnv(initToken),
-                CrunRuntime.cgroupPath(id), Math.max(1, spec.cpuCount()), memoryBytes, config.pidsLimit(),
-                config.noNewPrivileges(), binds, Map.of(disk.log(), CONSOLE));
-        ObjectNode oci = OciSpec.build(input);
-        for (var ns : (ArrayNode) oci.get("linux").get("namespaces")) {
-            switch (ns.path("type").asText()) {
-                case "network" -> ((ObjectNode) ns).put("path", NetnsHolder.path(net));
-                case "user" -> ((ObjectNode) ns).put("path", usernsPin(id).toString());
-                default -> { }
-            }
-        }
-        JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), oci);
-        long tPrepared = System.nanoTime();
-
-        // runc's own messages go to the console log; the sandbox's shell moves its stdio off the host file at once.
-        HostCommand.Result create = runcLogged(disk, "create", "--bundle", dir.toString(),
-                "--pid-file", dir.resolve("pid").toString(), id);
-        if (!create.ok()) {
-            throw new RuntimeFailure("runc create failed: " + CrunRuntime.tail(disk.log()));
-        }
-        HostCommand.check(runc("start", id));
-        long pid = Long.parseLong(Files.readString(dir.resolve("pid")).strip());
-        RunningSandbox running = new RunningSandbox(id, net.sandboxAddress(), pid, initToken);
-        CrunRuntime.awaitHealthy(http, config.startTimeout(), running, disk);
-        long tUp = System.nanoTime();
-        LOG.info("runc sandbox {} up in {} ms (disk and network {}, runc to healthy {})", id,
-                (tUp - t0) / 1_000_000, (tPrepared - t0) / 1_000_000, (tUp - tPrepared) / 1_000_000);
-        return running;
+        return NetnsHolder.wire(network, id, usernsPin(id));
     }
 
     /**
      * The sandbox's process behind a shell that points stdio at files inside the sandbox: a descriptor on a host file
-     * (what runc hands over) makes CRIU fail with "Can't lookup mount".
+     * (what runc hands over) makes CRIU fail with "Can't lookup mount". The console log is bound in writable.
      */
-    private List<String> processArgs() {
+    @Override
+    List<String> process(SandboxSpec spec, SandboxDisk disk, Path training, Map<Path, String> binds,
+                         Map<Path, String> writable) {
+        writable.put(disk.log(), CONSOLE);
         List<String> args = new ArrayList<>(List.of("/bin/sh", "-c",
                 "exec \"$@\" </dev/null >>" + CONSOLE + " 2>&1", "boxwood-init"));
-        args.addAll(config.command() != null ? config.command() : CrunRuntime.agentCommand(List.of(), List.of()));
+        args.addAll(super.process(spec, disk, training, binds, writable));
         return args;
     }
 
     @Override
-    public void destroy(String sandboxId) {
-        if (sandboxId == null || !ID.matcher(sandboxId).matches()) {
-            return;
+    void adaptSpec(ObjectNode oci, String id, NetworkAttachment wired) {
+        for (var ns : (ArrayNode) oci.get("linux").get("namespaces")) {
+            switch (ns.path("type").asText()) {
+                case "network" -> ((ObjectNode) ns).put("path", NetnsHolder.path(wired));
+                case "user" -> ((ObjectNode) ns).put("path", usernsPin(id).toString());
+                default -> { }
+            }
         }
-        synchronized (lockFor(sandboxId)) {
-            destroyLocked(sandboxId);
-        }
-        locks.remove(sandboxId);
     }
 
-    private void destroyLocked(String id) {
-        HostCommand.run(runc("kill", "--all", id, "KILL"));
-        HostCommand.run(runc("resume", id)); // a v1-frozen task does not act on SIGKILL until thawed
-        HostCommand.run(runc("delete", "--force", id));
-        network.detach(id);
+    @Override
+    void detach(String id) {
+        super.detach(id);
         NetnsHolder.unpin(usernsPin(id));
-        List<Path> busy = Cgroups.remove(CrunRuntime.cgroupPath(id));
-        // The checkpoint's images go with the directory (they may hold the sandbox's secrets: memory).
-        new SandboxDisk(sandboxDir(id)).remove();
-        if (!busy.isEmpty()) {
-            throw new RuntimeFailure("sandbox " + id + ": cgroups still busy after kill: " + busy);
-        }
     }
 
     @Override
@@ -247,12 +157,7 @@ public final class RuncRuntime implements SandboxRuntime {
             return Optional.of(new RunningSandbox(sandboxId, net.get().sandboxAddress(), 0,
                     props.getProperty("initToken")));
         }
-        return SandboxRecords.running(sandboxId, state(sandboxId), sandboxDir(sandboxId), network);
-    }
-
-    @Override
-    public List<String> leftovers() {
-        return SandboxRecords.leftovers(HostCommand.run(runc("list", "-q")), sandboxesDir(), network);
+        return super.reattach(sandboxId);
     }
 
     /**
@@ -277,13 +182,13 @@ public final class RuncRuntime implements SandboxRuntime {
             long estimate = Math.max(0, now.memUsedBytes() - now.memCacheBytes());
             long stored = checkpointBytesTotal();
             if (checkpointLimitBytes == 0) {
-                SandboxRecords.freeze(sandboxId, true, this::runc);
+                SandboxRecords.freeze(sandboxId, true, this::oci);
                 return;
             }
             if (stored + estimate > checkpointLimitBytes) {
                 LOG.warn("sandbox {} is frozen, not checkpointed: {} MiB of checkpoints plus about {} MiB would pass "
                         + "the limit of {} MiB", sandboxId, stored >> 20, estimate >> 20, checkpointLimitBytes >> 20);
-                SandboxRecords.freeze(sandboxId, true, this::runc);
+                SandboxRecords.freeze(sandboxId, true, this::oci);
                 return;
             }
             Path images = checkpointDir(sandboxId);
@@ -296,7 +201,7 @@ public final class RuncRuntime implements SandboxRuntime {
                 throw new RuntimeFailure("sandbox " + sandboxId + ": cannot create its checkpoint directory: "
                         + e.getMessage(), e);
             }
-            HostCommand.Result dump = HostCommand.runWithin(runc("checkpoint", "--image-path", images.toString(),
+            HostCommand.Result dump = HostCommand.runWithin(oci("checkpoint", "--image-path", images.toString(),
                     "--work-path", images.toString(), "--tcp-established", "--file-locks", sandboxId),
                     3, TimeUnit.MINUTES);
             if (!dump.ok()) {
@@ -307,7 +212,7 @@ public final class RuncRuntime implements SandboxRuntime {
                 // in it CRIU cannot dump): it is frozen instead, so the pause still holds, with its memory.
                 if (state(sandboxId).map(st -> st.path("status").asText().equals("running")).orElse(false)) {
                     LOG.warn("sandbox {}: checkpoint failed, frozen instead: {}", sandboxId, why);
-                    SandboxRecords.freeze(sandboxId, true, this::runc);
+                    SandboxRecords.freeze(sandboxId, true, this::oci);
                     return;
                 }
                 throw new RuntimeFailure("checkpoint of sandbox " + sandboxId + " failed: " + why);
@@ -340,7 +245,7 @@ public final class RuncRuntime implements SandboxRuntime {
     public void resume(String sandboxId) {
         synchronized (lockFor(sandboxId)) {
             if (!checkpointed(sandboxId)) {
-                SandboxRecords.freeze(sandboxId, false, this::runc);
+                SandboxRecords.freeze(sandboxId, false, this::oci);
                 return;
             }
             Path dir = sandboxDir(sandboxId);
@@ -349,14 +254,14 @@ public final class RuncRuntime implements SandboxRuntime {
             long t0 = System.nanoTime();
             // A failed restore may leave runc's record of the container behind; a retry needs the id free.
             if (state(sandboxId).isPresent()) {
-                HostCommand.run(runc("delete", "--force", sandboxId));
+                HostCommand.run(oci("delete", "--force", sandboxId));
             }
-            HostCommand.Result restore = HostCommand.runWithin(runc("restore", "--detach", "--image-path",
+            HostCommand.Result restore = HostCommand.runWithin(oci("restore", "--detach", "--image-path",
                     images.toString(), "--work-path", images.toString(), "--tcp-established", "--file-locks",
                     "--bundle", dir.toString(), "--pid-file", dir.resolve("pid").toString(), sandboxId),
                     3, TimeUnit.MINUTES);
             if (!restore.ok()) {
-                HostCommand.run(runc("delete", "--force", sandboxId));
+                HostCommand.run(oci("delete", "--force", sandboxId));
                 throw new RuntimeFailure("restore of sandbox " + sandboxId + " failed (it stays paused): "
                         + restore.output().strip() + criuLogTail(images.resolve("restore.log")));
             }
@@ -369,7 +274,7 @@ public final class RuncRuntime implements SandboxRuntime {
             LOG.info("sandbox {} restored in {} ms", sandboxId, (System.nanoTime() - t0) / 1_000_000);
             Optional<RunningSandbox> running = reattach(sandboxId);
             if (running.isPresent()) {
-                CrunRuntime.awaitHealthy(http, config.startTimeout(), running.get(), disk);
+                awaitHealthy(running.get(), disk);
             }
         }
     }
@@ -392,11 +297,6 @@ public final class RuncRuntime implements SandboxRuntime {
         return record == null ? 0 : Long.parseLong(record.getProperty("bytes", "0"));
     }
 
-    @Override
-    public ResourceUsage usage(String sandboxId) {
-        return CrunRuntime.usage(sandboxDir(sandboxId), sandboxId);
-    }
-
     /**
      * Runs a command inside a running sandbox as its root (tests and diagnostics, not the API path), through
      * {@code nsenter} (chosen while the network namespace still belonged to the host, which {@code runc exec} could
@@ -411,8 +311,8 @@ public final class RuncRuntime implements SandboxRuntime {
             return new HostCommand.Result(1, "sandbox " + sandboxId + " is not running");
         }
         StringBuilder join = new StringBuilder();
-        List<Path> cgroups = new ArrayList<>(Cgroups.dirs(CrunRuntime.cgroupPath(sandboxId)));
-        cgroups.add(Path.of("/sys/fs/cgroup/unified" + CrunRuntime.cgroupPath(sandboxId))); // runc's, in hybrid mode
+        List<Path> cgroups = new ArrayList<>(Cgroups.dirs(cgroupPath(sandboxId)));
+        cgroups.add(Path.of("/sys/fs/cgroup/unified" + cgroupPath(sandboxId))); // runc's, in hybrid mode
         for (Path cg : cgroups) {
             if (Files.isRegularFile(cg.resolve("cgroup.procs"))) {
                 join.append("echo $$ > ").append(cg.resolve("cgroup.procs")).append(" && ");
@@ -422,45 +322,6 @@ public final class RuncRuntime implements SandboxRuntime {
                 + " -a -r -w -S 0 -G 0 -- setsid -w \"$@\"", "exec"));
         full.addAll(command);
         return HostCommand.runWithin(full, 2, TimeUnit.MINUTES);
-    }
-
-    Optional<JsonNode> state(String id) {
-        HostCommand.Result state = HostCommand.run(runc("state", id));
-        if (!state.ok()) {
-            return Optional.empty();
-        }
-        try {
-            return Optional.of(JSON.readTree(state.output()));
-        } catch (IOException e) {
-            return Optional.empty();
-        }
-    }
-
-    /**
-     * runc, with CRIU (which it runs for checkpoint and restore) told not to use hardware breakpoints: on this
-     * machine's virtual CPU a task never traps on one, and a dump waits forever for the parasite's sigreturn
-     * ("Daemon … exited trapping", then nothing). {@code CRIU_FAULT=130} (FI_NO_BREAKPOINTS) steps by syscall instead.
-     */
-    private List<String> runc(String... args) {
-        List<String> command = new ArrayList<>(List.of("env", "CRIU_FAULT=130", "runc", "--root", runcRoot.toString(),
-                "--criu", criu.toString()));
-        command.addAll(List.of(args));
-        return command;
-    }
-
-    /** Runs runc with its output appended to the console log (the container inherits runc's stdio). */
-    private HostCommand.Result runcLogged(SandboxDisk disk, String... args) {
-        ProcessBuilder builder = new ProcessBuilder(runc(args)).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(disk.log().toFile()))
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-        try {
-            return new HostCommand.Result(builder.start().waitFor(), "");
-        } catch (IOException e) {
-            throw new RuntimeFailure("cannot run runc: " + e.getMessage(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new RuntimeFailure("interrupted while running runc", e);
-        }
     }
 
     private static String criuLogTail(Path log) {
@@ -525,15 +386,5 @@ public final class RuncRuntime implements SandboxRuntime {
         if (Files.exists(root)) {
             HostCommand.run(List.of("rm", "-rf", "--one-file-system", root.toString()));
         }
-    }
-
-    private Object lockFor(String id) {
-        return locks.computeIfAbsent(id, k -> new Object());
-    }
-
-    private byte[] bytes(int n) {
-        byte[] b = new byte[n];
-        random.nextBytes(b);
-        return b;
     }
 }

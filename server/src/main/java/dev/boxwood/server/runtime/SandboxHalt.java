@@ -29,7 +29,7 @@ public final class SandboxHalt {
 
     /** Kills the sandbox's processes and waits (briefly) until its init has exited. */
     public static Outcome halt(String sandboxId, long initPid) {
-        String cgroup = CrunRuntime.cgroupPath(sandboxId);
+        String cgroup = OciRuntime.cgroupPath(sandboxId);
         Optional<ProcessHandle> init = ProcessHandle.of(initPid);
         if (init.isEmpty() || exited(initPid) || !inCgroup(initPid, cgroup)) {
             // The sandbox's init has exited already (or its pid is another process's now): nothing of the sandbox

@@ -48,48 +48,6 @@ final class SandboxRecords {
                 props.getProperty("initToken")));
     }
 
-    /** What a runtime's {@code start} boots from a spec, once validated: the sandbox's directory and template. */
-    interface Boot {
-        RunningSandbox boot(SandboxSpec spec, Path dir, Path lower) throws IOException;
-    }
-
-    /**
-     * The checks and the clean-up every runtime's {@code start} shares: a valid id and built template, no sandbox of
-     * that id yet, and on any failure {@code destroy} of what was made, with the first failure rethrown. Callers hold
-     * the id's lock.
-     */
-    static RunningSandbox start(SandboxSpec spec, Path dataDir, Object lock, Boot boot, Runnable destroy) {
-        String id = spec.sandboxId();
-        if (id == null || !ID.matcher(id).matches()) {
-            throw new RuntimeFailure("invalid sandbox id");
-        }
-        if (spec.template() == null || !spec.template().matches("[a-z0-9][a-z0-9._-]{0,62}")) {
-            throw new RuntimeFailure("invalid template id '" + spec.template() + "'");
-        }
-        Path lower = dataDir.resolve("templates").resolve(spec.template()).resolve("rootfs");
-        if (!Files.isDirectory(lower)) {
-            throw new RuntimeFailure("template '" + spec.template() + "' is not built");
-        }
-        synchronized (lock) {
-            Path dir = dataDir.resolve("sandboxes").resolve(id);
-            if (Files.exists(dir)) {
-                throw new RuntimeFailure("sandbox " + id + " already exists");
-            }
-            try {
-                return boot.boot(spec, dir, lower.toRealPath());
-            } catch (RuntimeException | IOException e) {
-                RuntimeFailure failure = e instanceof RuntimeFailure f ? f
-                        : new RuntimeFailure("cannot start sandbox " + id + ": " + e.getMessage(), e);
-                try {
-                    destroy.run();
-                } catch (RuntimeException cleanup) {
-                    failure.addSuppressed(cleanup);
-                }
-                throw failure;
-            }
-        }
-    }
-
     /**
      * {@code <oci> pause|resume <id>} (cgroup freezer for crun, gVisor's own for runsc), a no-op when the OCI state
      * already is the wanted one, so that a restarted server can put a sandbox back in the state its row records.

@@ -4,7 +4,7 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Creates and destroys isolated sandboxes. One implementation per OCI runtime (crun, runsc).
+ * Creates and destroys isolated sandboxes. {@link OciRuntime} implements it for crun, runsc and runc.
  *
  * <p>The contract the rest of the server relies on: {@link #start} returns only once the agent inside the sandbox
  * answers {@code GET /health} on {@link RunningSandbox#agentUri()}; {@link #destroy} is idempotent and leaves no
