@@ -42,13 +42,7 @@ class RuncRuntimeTest {
 
     @AfterAll
     void destroyEverything() {
-        if (runtime != null) {
-            runtime.leftovers().forEach(runtime::destroy);
-        }
-        if (config != null) {
-            HostCommand.run(List.of("rm", "-rf", "--one-file-system", config.dataDir().toString(),
-                    config.runDir().toString()));
-        }
+        TestSandboxes.cleanUp(runtime, config);
     }
 
     private String sh(String id, String script) {

@@ -31,13 +31,7 @@ class RunscRuntimeTest {
 
     @AfterAll
     void destroyEverything() {
-        if (runtime != null) {
-            runtime.leftovers().forEach(runtime::destroy);
-        }
-        if (config != null) {
-            HostCommand.run(List.of("rm", "-rf", "--one-file-system", config.dataDir().toString(),
-                    config.runDir().toString()));
-        }
+        TestSandboxes.cleanUp(runtime, config);
     }
 
     @Test

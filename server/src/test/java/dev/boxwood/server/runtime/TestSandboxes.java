@@ -85,7 +85,7 @@ final class TestSandboxes {
     }
 
     /** Destroys what the runtime still has and removes the private directories. */
-    static void cleanUp(CrunRuntime runtime, CrunRuntime.Config config) {
+    static void cleanUp(OciRuntime runtime, OciRuntime.Config config) {
         if (runtime != null) {
             for (String id : runtime.leftovers()) {
                 runtime.destroy(id);
