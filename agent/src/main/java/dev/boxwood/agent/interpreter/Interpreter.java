@@ -267,7 +267,9 @@ public final class Interpreter implements AutoCloseable {
 
     private Kernel awaitKernel(CodeContext context, long timeoutMillis) throws InterpreterException {
         try {
-            return context.kernel().get(timeoutMillis, TimeUnit.MILLISECONDS);
+            // A little beyond the start's own deadline, so that its error (with the kernel's output) is what the
+            // client hears.
+            return context.kernel().get(timeoutMillis + 5_000, TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
             Throwable cause = e.getCause() instanceof UncheckedIOException u ? u.getCause() : e.getCause();
             throw new InterpreterException(500, "Kernel failed to start: " + cause.getMessage());

@@ -49,8 +49,9 @@ public final class Kernel implements AutoCloseable {
     private volatile boolean closing;
     private volatile Runnable onUnexpectedExit;
     private volatile boolean sawIopub;
-    private volatile String infoRequestId = "";
-    private final CountDownLatch infoReplied = new CountDownLatch(1);
+    private volatile boolean infoReplied;
+    /** Counted down once the kernel has both answered a kernel_info on shell and been heard on iopub. */
+    private final CountDownLatch ready = new CountDownLatch(1);
 
     private Kernel(KernelSpec spec, Process process, Path connectionFile, ConnectionInfo info) throws IOException {
         this.spec = spec;
@@ -72,7 +73,10 @@ public final class Kernel implements AutoCloseable {
     public static Kernel start(KernelSpec spec, Path runDir, Path cwd, Map<String, String> env, List<String> extraArgs,
                                Duration readyTimeout) throws IOException {
         IOException last = null;
-        for (int attempt = 0; attempt < 3; attempt++) {
+        // The attempts share one deadline, so a caller waiting readyTimeout hears this method's own error (with the
+        // kernel's output) rather than timing out while a retry is still under way.
+        long deadline = System.nanoTime() + readyTimeout.toNanos();
+        for (int attempt = 0; attempt < 3 && System.nanoTime() < deadline; attempt++) {
             ConnectionInfo info = ConnectionInfo.allocate(spec.name());
             Files.createDirectories(runDir);
             Path file = runDir.resolve("kernel-" + java.util.UUID.randomUUID() + ".json");
@@ -90,14 +94,15 @@ public final class Kernel implements AutoCloseable {
             preferForOutOfMemory(process.pid());
             Kernel kernel = new Kernel(spec, process, file, info);
             try {
-                kernel.awaitReady(readyTimeout);
+                kernel.awaitReady(deadline);
                 return kernel;
             } catch (IOException e) {
                 kernel.close();
                 last = e;
             }
         }
-        throw last;
+        throw last != null ? last : new IOException("kernel " + spec.name() + " did not start within "
+                + readyTimeout.toSeconds() + " s");
     }
 
     /**
@@ -112,23 +117,26 @@ public final class Kernel implements AutoCloseable {
         }
     }
 
-    private void awaitReady(Duration timeout) throws IOException {
-        long deadline = System.nanoTime() + timeout.toNanos();
+    private void awaitReady(long deadline) throws IOException {
+        long started = System.nanoTime();
         try {
+            // One kernel_info per wait, never more: once a reply had come but iopub had not yet been heard, this loop
+            // used to resend without waiting, flooding the kernel with requests it then worked through for minutes.
             while (System.nanoTime() < deadline) {
                 if (!process.isAlive()) {
                     throw new IOException("kernel " + spec.name() + " exited with " + process.exitValue() + ": "
                             + outputTail());
                 }
-                infoRequestId = connection.send(Channel.SHELL, "kernel_info_request", JSON.createObjectNode());
-                if (infoReplied.await(250, TimeUnit.MILLISECONDS) && sawIopub) return;
+                connection.send(Channel.SHELL, "kernel_info_request", JSON.createObjectNode());
+                if (ready.await(250, TimeUnit.MILLISECONDS)) return;
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while starting kernel " + spec.name(), e);
         }
-        throw new IOException("kernel " + spec.name() + " did not become ready within " + timeout.toSeconds()
-                + " s: " + outputTail());
+        throw new IOException("kernel " + spec.name() + " did not become ready within "
+                + Duration.ofNanos(System.nanoTime() - started).toSeconds() + " s (answered kernel_info: " + infoReplied
+                + ", heard on iopub: " + sawIopub + "): " + outputTail());
     }
 
     /**
@@ -164,9 +172,13 @@ public final class Kernel implements AutoCloseable {
     }
 
     private void dispatch(KernelMessage message) {
-        if (message.channel() == Channel.IOPUB) sawIopub = true;
+        if (message.channel() == Channel.IOPUB) {
+            sawIopub = true;
+            if (infoReplied) ready.countDown();
+        }
         if ("kernel_info_reply".equals(message.msgType()) && !listeners.containsKey(message.parentId())) {
-            infoReplied.countDown();
+            infoReplied = true;
+            if (sawIopub) ready.countDown();
             return;
         }
         Listener listener = listeners.get(message.parentId());
