@@ -34,11 +34,21 @@ import org.slf4j.LoggerFactory;
  * <p>Refills run in the background on virtual threads, at most {@code bootConcurrency} boots at a time across all
  * pools, and each takes a slot of the server's {@link BootGate} at refill priority: a cold create waiting for a slot
  * goes first, so refills never queue ahead of creates; a claim never waits for a refill.
+ *
+ * <p>A pooled sandbox boots and waits at a low CPU weight ({@link #WAITING_WEIGHT}) and gets the normal one at its
+ * claim, so that warming sandboxes yield the cores to running ones; and a refill starts only once claims have paused
+ * for {@link #PACE}, so that its host-side set-up (overlay, crun, network: the server's own processes) does not share
+ * the cores with the responses of a run of claims.
  */
 public final class WarmPools implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(WarmPools.class);
     private static final Duration MAX_BACKOFF = Duration.ofMinutes(1);
     static final Duration CHECK_EVERY = Duration.ofSeconds(10);
+    /** cpu.shares while booting and waiting: 1/64 of a running sandbox's, yet not 2 (the floor), so a boot on a busy host still ends. */
+    static final int WAITING_WEIGHT = 16;
+    /** cpu.shares from the claim on: the kernel's default, what a cold-booted sandbox has. */
+    static final int CLAIMED_WEIGHT = 1024;
+    static final Duration PACE = Duration.ofMillis(200);
     private static final Duration HEALTH_TIMEOUT = Duration.ofSeconds(5);
     private final HttpClient health = HttpClient.newBuilder().connectTimeout(HEALTH_TIMEOUT)
             .version(HttpClient.Version.HTTP_1_1).build();
@@ -56,6 +66,7 @@ public final class WarmPools implements AutoCloseable {
     private final Set<Thread> workers = ConcurrentHashMap.newKeySet();
     private volatile boolean started;
     private volatile boolean closed;
+    private volatile long lastClaim = System.nanoTime() - PACE.toNanos();
 
     /**
      * @param sizes           target size per (canonical) template name
@@ -149,15 +160,27 @@ public final class WarmPools implements AutoCloseable {
             return Optional.empty();
         }
         Pooled sandbox;
-        // A pooled sandbox whose agent died while it waited (tini exits with it) is dropped, not handed out.
-        while ((sandbox = pool.ready.pollFirst()) != null && !sandbox.alive()) {
+        // A pooled sandbox whose agent died while it waited (tini exits with it) is dropped, not handed out; so is one
+        // that cannot get its normal CPU weight back (it would run at 1/64 of what a cold one gets).
+        while ((sandbox = pool.ready.pollFirst()) != null && !(sandbox.alive() && restoreWeight(sandbox))) {
             String dead = sandbox.sandbox().sandboxId();
-            LOG.warn("pooled sandbox {} died while it waited; destroying it", dead);
+            LOG.warn("pooled sandbox {} died while it waited, or lost its cgroup; destroying it", dead);
             Thread.ofVirtual().name("boxwood-pool-drop-" + dead).start(() -> destroy(dead));
         }
+        lastClaim = System.nanoTime();
         refill(pool);
         if (sandbox != null) LOG.info("sandbox {} claimed from the {} pool", sandbox.sandbox().sandboxId(), template);
         return Optional.ofNullable(sandbox);
+    }
+
+    private boolean restoreWeight(Pooled sandbox) {
+        try {
+            runtime.cpuWeight(sandbox.sandbox().sandboxId(), CLAIMED_WEIGHT);
+            return true;
+        } catch (RuntimeException e) {
+            LOG.warn("pooled sandbox {}: {}", sandbox.sandbox().sandboxId(), e.getMessage());
+            return false;
+        }
     }
 
     /** Ready sandboxes per template. */
@@ -194,6 +217,7 @@ public final class WarmPools implements AutoCloseable {
     private void boot(Pool pool) {
         boolean ok = false;
         try {
+            awaitClaimsPaused();
             boots.acquire();
             try (BootGate.Permit slot = gate.acquire(BootGate.Priority.REFILL)) {
                 if (closed) return;
@@ -201,6 +225,7 @@ public final class WarmPools implements AutoCloseable {
                 RunningSandbox sandbox;
                 String accessToken;
                 try {
+                    runtime.cpuWeight(id, WAITING_WEIGHT);
                     sandbox = runtime.start(new SandboxSpec(id, pool.template, cpus, memoryMB, diskMB));
                     readiness.accept(sandbox);
                     accessToken = personalise.apply(sandbox);
@@ -227,6 +252,13 @@ public final class WarmPools implements AutoCloseable {
             pool.booting.decrementAndGet();
             workers.remove(Thread.currentThread());
             if (!closed) refill(pool);
+        }
+    }
+
+    private void awaitClaimsPaused() throws InterruptedException {
+        long wait;
+        while (!closed && (wait = lastClaim + PACE.toNanos() - System.nanoTime()) > 0) {
+            Thread.sleep(Duration.ofNanos(Math.min(wait, PACE.toNanos())));
         }
     }
 

@@ -117,6 +117,23 @@ public final class Cgroups {
         }
     }
 
+    /**
+     * Writes the cgroup's {@code cpu.shares}, creating its directory in the cpu hierarchy when the sandbox is not created
+     * yet: crun and runc take an existing cgroup as it is and write only what the spec sets (quota and period, no
+     * shares), so a weight set before the create holds from the sandbox's first instruction. {@link #remove} deletes
+     * the directory with the rest.
+     */
+    public static void cpuShares(String cgroupPath, long shares) {
+        String relative = cgroupPath.startsWith("/") ? cgroupPath.substring(1) : cgroupPath;
+        Path dir = ROOT.resolve("cpu").resolve(relative);
+        try {
+            Files.createDirectories(dir);
+            Files.writeString(dir.resolve("cpu.shares"), Long.toString(shares));
+        } catch (IOException e) {
+            throw new RuntimeFailure("cannot set the CPU weight of " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
     /** Reads a single-number cgroup file, or -1 when absent. */
     public static long readLong(String controller, String cgroupPath, String file) {
         String relative = cgroupPath.startsWith("/") ? cgroupPath.substring(1) : cgroupPath;

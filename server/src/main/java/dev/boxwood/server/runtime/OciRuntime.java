@@ -449,6 +449,11 @@ public abstract sealed class OciRuntime implements SandboxRuntime permits CrunRu
     }
 
     @Override
+    public void cpuWeight(String sandboxId, int weight) {
+        Cgroups.cpuShares(cgroupPath(sandboxId), weight);
+    }
+
+    @Override
     public ResourceUsage usage(String sandboxId) {
         return usage(sandboxDir(sandboxId), sandboxId);
     }

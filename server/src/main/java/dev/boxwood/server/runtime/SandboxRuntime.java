@@ -62,4 +62,12 @@ public interface SandboxRuntime {
     default void resume(String sandboxId) {
         throw new RuntimeFailure("this runtime cannot resume sandboxes");
     }
+
+    /**
+     * Sets the sandbox's share of contended cores next to the other sandboxes (cgroup v1 {@code cpu.shares}: 1024 is a
+     * sandbox's usual weight). Callable before {@link #start}, so that a sandbox can boot at a low weight from its first
+     * instruction. Default: nothing (a runtime without cgroups of its own).
+     */
+    default void cpuWeight(String sandboxId, int weight) {
+    }
 }

@@ -86,6 +86,9 @@ class WarmPoolTest extends RealServerTest {
             String key = server.teams().createKey(server.teams().ensureTeam("a"));
             await("the pool to fill", () -> server.pools().available().get("base") == 1);
             String pooled = server.pools().pooledIds().getFirst();
+            assertThat(cpuShares(pooled)).as("a waiting pooled sandbox yields the cores to running ones").isEqualTo(16);
+            assertThat(Files.readString(CPU.resolve(pooled).resolve("cgroup.procs")).strip())
+                    .as("its processes run in the cgroup of that weight").isNotEmpty();
             assertThat(json(real.call(server, "GET", "/v2/sandboxes", key, null), 200)).isEmpty();
             assertThat(real.call(server, "GET", "/sandboxes/" + pooled, key, null).statusCode()).isEqualTo(404);
             assertThat(real.call(server, "GET", "/health", null, null, "E2b-Sandbox-Id", pooled, "E2b-Sandbox-Port", "49983")
@@ -94,6 +97,7 @@ class WarmPoolTest extends RealServerTest {
             String id = create(server, key, "{\"templateID\":\"base\",\"timeout\":120,\"envVars\":{\"GREETING\":\"from-claim\"},"
                     + "\"metadata\":{\"owner\":\"pool-test\"}}");
             assertThat(id).isEqualTo(pooled);
+            assertThat(cpuShares(id)).as("claimed: the weight of a cold-booted sandbox").isEqualTo(1024);
             JsonNode info = json(real.call(server, "GET", "/sandboxes/" + id, key, null), 200);
             assertThat(info.get("metadata").get("owner").asText()).isEqualTo("pool-test");
             Instant started = Instant.parse(info.get("startedAt").asText());
@@ -112,8 +116,16 @@ class WarmPoolTest extends RealServerTest {
 
             await("the pool to refill", () -> server.pools().available().get("base") == 1);
             assertThat(server.pools().pooledIds()).doesNotContain(id);
+            assertThat(cpuShares(server.pools().pooledIds().getFirst())).isEqualTo(16);
+            assertThat(cpuShares(id)).isEqualTo(1024);
             assertThat(json(real.call(server, "GET", "/v2/sandboxes", key, null), 200)).hasSize(1);
         }
+    }
+
+    static final java.nio.file.Path CPU = java.nio.file.Path.of("/sys/fs/cgroup/cpu/boxwood");
+
+    static int cpuShares(String id) throws java.io.IOException {
+        return Integer.parseInt(Files.readString(CPU.resolve(id).resolve("cpu.shares")).strip());
     }
 
     @Test

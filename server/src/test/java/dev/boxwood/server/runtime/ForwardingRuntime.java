@@ -65,4 +65,9 @@ public class ForwardingRuntime implements SandboxRuntime {
     public void resume(String sandboxId) {
         inner.resume(sandboxId);
     }
+
+    @Override
+    public void cpuWeight(String sandboxId, int weight) {
+        inner.cpuWeight(sandboxId, weight);
+    }
 }

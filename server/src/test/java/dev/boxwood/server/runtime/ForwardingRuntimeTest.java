@@ -39,7 +39,10 @@ class ForwardingRuntimeTest {
         ForwardingRuntime forwarding = new ForwardingRuntime(recorder);
         for (Method m : interfaceMethods()) {
             Object[] args = new Object[m.getParameterCount()];
-            for (int i = 0; i < args.length; i++) args[i] = m.getParameterTypes()[i] == String.class ? "sbx-" + i : null;
+            for (int i = 0; i < args.length; i++) {
+                Class<?> type = m.getParameterTypes()[i];
+                args[i] = type == String.class ? "sbx-" + i : type == int.class ? (Object) (i + 7) : null;
+            }
             seen.clear();
             m.invoke(forwarding, args);
             assertThat(seen).as("%s reaches the wrapped runtime", m.getName())
