@@ -1,8 +1,6 @@
 package dev.boxwood.server.network;
 
 import dev.boxwood.server.runtime.HostCommand;
-import java.net.Inet4Address;
-import java.net.InetAddress;
 import java.util.List;
 
 /**
@@ -38,11 +36,6 @@ public final class Firewall {
      */
     static final String SERVICES_RULE =
             "iifname . ip daddr . meta l4proto . th dport @services socket wildcard 0 accept";
-
-    /** Whether a sandbox could reach this address at all: IPv4 outside {@link #BLOCKED_4}. */
-    public static boolean reachableFromSandboxes(InetAddress address) {
-        return address instanceof Inet4Address && !AlwaysBlocked.contains(address); // sandboxes have no IPv6
-    }
 
     private final String sandboxCidr;
 
