@@ -96,4 +96,53 @@ class RunscRuntimeTest {
         assertThat(HostCommand.run(List.of("pgrep", "-f", "runsc.*" + id)).output()).isBlank();
         runtime.destroy(id); // idempotent
     }
+
+    @Test
+    void pausesAndResumesWithItsProcessesIntact() throws Exception {
+        String id = TestSandboxes.newId();
+        RunningSandbox sandbox = runtime.start(new SandboxSpec(id, TestSandboxes.TEMPLATE, 1, 384, 512));
+        HttpClient http = HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(2)).build();
+        HttpRequest health = HttpRequest.newBuilder(sandbox.agentUri().resolve("/health"))
+                .timeout(java.time.Duration.ofSeconds(2)).GET().build();
+        try {
+            HostCommand.Result started = runtime.exec(id, List.of("sh", "-c", "nohup sh -c 'i=0; while true; do"
+                    + " i=$((i+1)); echo $i > /tmp/n; sleep 0.1; done' >/dev/null 2>&1 & echo $!"));
+            assertThat(started.ok()).as(started.output()).isTrue();
+            String counter = started.output().strip();
+
+            for (int cycle = 0; cycle < 2; cycle++) {
+                runtime.pause(id);
+                runtime.pause(id); // idempotent
+                assertThat(HostCommand.run(runtime.oci("state", id)).output())
+                        .contains("\"status\": \"paused\"");
+                // gVisor's kernel is stopped: the agent accepts no request until the resume.
+                assertThat(answers(http, health)).isFalse();
+                runtime.resume(id);
+                assertThat(answers(http, health)).isTrue();
+            }
+            // The same background process is still counting.
+            String before = runtime.exec(id, List.of("cat", "/tmp/n")).output().strip();
+            String after = before;
+            for (int i = 0; i < 100 && after.equals(before); i++) {
+                Thread.sleep(100);
+                after = runtime.exec(id, List.of("cat", "/tmp/n")).output().strip();
+            }
+            assertThat(Long.parseLong(after)).isGreaterThan(Long.parseLong(before));
+            assertThat(runtime.exec(id, List.of("kill", "-0", counter)).ok()).isTrue();
+        } finally {
+            runtime.destroy(id);
+        }
+        assertThat(runtime.leftovers()).doesNotContain(id);
+    }
+
+    private static boolean answers(HttpClient http, HttpRequest request) {
+        try {
+            return http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode() == 204;
+        } catch (java.io.IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
 }
