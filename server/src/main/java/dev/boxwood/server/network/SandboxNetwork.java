@@ -298,6 +298,24 @@ public final class SandboxNetwork implements AutoCloseable {
         }
     }
 
+    /**
+     * Moves a sandbox's {@code eth0} from its pinned namespace into the network namespace of {@code pid} (a CRIU
+     * restore makes a new, empty one), pins that one instead and configures {@code eth0} and {@code lo} there again:
+     * the host end, both addresses, the firewall entries and the DNS and proxy stay as they were. A device that
+     * changes namespace loses its addresses, routes and qdisc, so those are set anew (the host end's shaping too, in
+     * one go).
+     */
+    public NetworkAttachment moveInto(String sandboxId, long pid) {
+        NetworkAttachment net = find(sandboxId)
+                .orElseThrow(() -> new RuntimeFailure("sandbox " + sandboxId + " has no network"));
+        HostCommand.check(List.of("ip", "-n", net.netns(), "link", "set", "eth0", "netns", Long.toString(pid)));
+        HostCommand.check(List.of("ip", "-batch", "-"), "netns del " + net.netns() + "\nnetns attach " + net.netns()
+                + " " + pid + "\n");
+        configureInside(net);
+        TrafficLimits.apply(net);
+        return net;
+    }
+
     private void configureInside(NetworkAttachment net) {
         // No IPv6 on the host end: no link-local address, no router solicitations.
         try {

@@ -1,9 +1,9 @@
 package dev.boxwood.server.runtime;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.boxwood.server.network.NetworkAttachment;
+import dev.boxwood.server.network.SandboxNetwork;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,26 +17,29 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * Sandboxes run by {@code runc}, with an experimental pause by CRIU checkpoint to disk. Same bundle, overlay disk,
- * cgroup limits, seccomp and veth + nft network as {@link CrunRuntime}; {@code pause} freezes (cgroup freezer) unless
- * {@code -Dboxwood.runc.checkpoint=true}.
+ * Sandboxes run by {@code runc}, paused by a CRIU checkpoint to disk (memory-free) by default, or by the cgroup
+ * freezer with {@code -Dboxwood.runc.checkpoint=false}. Same bundle, overlay disk, cgroup limits, seccomp and veth +
+ * nft network as {@link CrunRuntime}: runc makes the sandbox's user namespace and, inside it, its network namespace,
+ * which is wired between {@code create} and {@code start} and pinned at {@code /run/netns/bw-<id>}.
  *
- * <p>Checkpoint ({@code runc checkpoint}, CRIU 4.1.1 from {@code bin/common.sh ensure_criu}) works here: the
- * sandbox's processes are dumped into {@code <dataDir>/sandboxes/<id>/checkpoint/} (about 10 MB for an idle agent)
- * and end, their cgroups go, and {@code checkpoint.properties} records it so a restarted server finds the sandbox
- * paused. What that took (isolation.md §B.6 plus this machine): the network namespace is made before {@code runc
- * create}, owned by a pinned user namespace of its own (root = host uid 100000) that the sandbox joins, and named by
- * path, so runc passes it to CRIU as external (CRIU dumps only namespaces of the sandbox's user namespace); stdio is
- * moved off host files by a shell inside ({@value #CONSOLE} is the console log, bound in); CRIU runs with
- * {@code CRIU_FAULT=130} (no hardware breakpoints: on this virtual CPU a task never traps on one and the dump hangs);
- * and CRIU is patched for kernels that refuse SO_PASSCRED on TCP sockets.
+ * <p>Checkpoint ({@code runc checkpoint}, CRIU 4.1.1 from {@code bin/common.sh ensure_criu}): the sandbox's processes
+ * are dumped into {@code <dataDir>/sandboxes/<id>/checkpoint/} (about 10 MB for an idle agent) and end, their cgroups
+ * go, and {@code checkpoint.properties} records it so a restarted server finds the sandbox paused. The network
+ * namespace is not dumped ({@code --empty-ns network}): its pin keeps it, with {@code eth0}, while paused. Restore
+ * ({@code runc restore --empty-ns network}): CRIU makes a new user namespace and in it an empty network namespace;
+ * runc then runs the bundle's prestart hooks with the restored init's pid, before CRIU restores any socket, and the
+ * hook {@link #resume} writes lets the server move {@code eth0} into the new namespace and set it up again
+ * ({@link SandboxNetwork#moveInto}), so the sandbox keeps its address and firewall entries, and TCP connections
+ * (established ones too, {@code --tcp-established}: a kernel's loopback ZeroMQ links) come back.
  *
- * <p><b>Restore does not work yet</b>: CRIU recreates the sandbox's user namespace (a new one), and a task in it may
- * not join the external network namespace, owned by the old one ({@code Can't setns 16/net: Operation not
- * permitted}); {@code --join-ns user:<pin>} does not help, 4.1.1 still clones a new user namespace. A failed resume
- * leaves the sandbox paused with its images. Ways forward: let CRIU dump and restore the network namespace itself
- * with the veth as {@code --external veth[…]} and re-plumb the host end after a restore, or a namespace owned by the
- * host with CRIU patched to enter it before it clones the user namespace (and {@code /sys} not a fresh sysfs).
+ * <p>What else it took on this machine: stdio is moved off host files by a shell inside ({@value #CONSOLE} is the
+ * console log, bound in; a host file makes CRIU fail with "Can't lookup mount"), and the disk's top directory is
+ * traversable by the sandbox's root, which binds that log during a restore; CRIU runs with {@code CRIU_FAULT=130}
+ * (no hardware breakpoints: on this virtual CPU a task never traps on one and the dump hangs); CRIU is patched for
+ * kernels that refuse SO_PASSCRED on TCP sockets; and the time namespace image is readable by all (see
+ * {@link #handOver}). What did not work: joining a network namespace made beforehand by Boxwood (owned by a pinned
+ * user namespace): CRIU 4.1.1 always makes a new user namespace on restore, and a task in it may not join a network
+ * namespace owned by another ({@code Can't setns 16/net: Operation not permitted}), {@code --join-ns user:} or not.
  */
 public final class RuncRuntime extends OciRuntime {
 
@@ -51,15 +54,14 @@ public final class RuncRuntime extends OciRuntime {
     }
 
     public RuncRuntime(Config config, Path criu) {
-        this(config, criu, Boolean.getBoolean("boxwood.runc.checkpoint")
+        this(config, criu, Boolean.parseBoolean(System.getProperty("boxwood.runc.checkpoint", "true"))
                 ? Long.getLong("boxwood.checkpointLimitMB", 10_240) << 20 : 0);
     }
 
     /**
      * @param checkpointLimitBytes most bytes of CRIU images all paused sandboxes may keep on disk together; a pause
-     *                             that would go beyond it freezes the sandbox instead (memory stays). 0 (the
-     *                             default unless {@code -Dboxwood.runc.checkpoint=true}): always freeze, because a
-     *                             restore does not work yet (see the class comment)
+     *                             that would go beyond it freezes the sandbox instead (memory stays). 0 (what
+     *                             {@code -Dboxwood.runc.checkpoint=false} gives): always freeze
      */
     public RuncRuntime(Config config, Path criu, long checkpointLimitBytes) {
         super(config, "runc");
@@ -70,11 +72,6 @@ public final class RuncRuntime extends OciRuntime {
     /** Where a paused sandbox's CRIU images are. */
     public Path checkpointDir(String id) {
         return sandboxDir(id).resolve("checkpoint");
-    }
-
-    /** Pins the user namespace that owns the sandbox's network namespace (both outlive a checkpoint). */
-    private Path usernsPin(String id) {
-        return root.resolve("userns").resolve(id);
     }
 
     private Path checkpointRecord(String id) {
@@ -100,15 +97,16 @@ public final class RuncRuntime extends OciRuntime {
     }
 
     /**
-     * The network namespace is made before {@code runc create}, owned by a pinned user namespace of its own, so that
-     * runc names it to CRIU as external. The sandbox's root writes its console log itself (through the bind), so it
-     * owns the file.
+     * The sandbox's root writes its console log itself (through the bind), so it owns the file; and a restore binds
+     * it from inside the sandbox's user namespace, so that root must be able to traverse the disk's top directory
+     * (what it can reach there, the upper layer, is its own rootfs anyway).
      */
     @Override
     NetworkAttachment wireBeforeCreate(String id, SandboxDisk disk) throws IOException {
+        Files.setAttribute(disk.log().getParent(), "unix:mode", 0711);
         Files.setAttribute(disk.log(), "unix:uid", ROOT_UID);
         Files.setAttribute(disk.log(), "unix:gid", ROOT_UID);
-        return NetnsHolder.wire(network, id, usernsPin(id));
+        return null;
     }
 
     /**
@@ -125,21 +123,15 @@ public final class RuncRuntime extends OciRuntime {
         return args;
     }
 
+    /**
+     * runc made the network namespace (inside the sandbox's user namespace, as crun does), so CRIU treats it as the
+     * sandbox's own; it is wired between {@code create} and {@code start}.
+     */
     @Override
-    void adaptSpec(ObjectNode oci, String id, NetworkAttachment wired) {
-        for (var ns : (ArrayNode) oci.get("linux").get("namespaces")) {
-            switch (ns.path("type").asText()) {
-                case "network" -> ((ObjectNode) ns).put("path", NetnsHolder.path(wired));
-                case "user" -> ((ObjectNode) ns).put("path", usernsPin(id).toString());
-                default -> { }
-            }
-        }
-    }
-
-    @Override
-    void detach(String id) {
-        super.detach(id);
-        NetnsHolder.unpin(usernsPin(id));
+    RunningSandbox launch(Created c) throws IOException {
+        NetworkAttachment net = network.attach(c.id(), c.pid());
+        return super.launch(new Created(c.id(), c.dir(), c.disk(), c.initToken(), net, c.training(), c.t0(),
+                c.tDisk(), c.tPrepared()));
     }
 
     @Override
@@ -202,7 +194,8 @@ public final class RuncRuntime extends OciRuntime {
                         + e.getMessage(), e);
             }
             HostCommand.Result dump = HostCommand.runWithin(oci("checkpoint", "--image-path", images.toString(),
-                    "--work-path", images.toString(), "--tcp-established", "--file-locks", sandboxId),
+                    "--work-path", images.toString(), "--tcp-established", "--file-locks", "--empty-ns", "network",
+                    sandboxId),
                     3, TimeUnit.MINUTES);
             if (!dump.ok()) {
                 String why = dump.output().strip() + criuLogTail(images.resolve("dump.log"));
@@ -220,7 +213,7 @@ public final class RuncRuntime extends OciRuntime {
             long bytes;
             try {
                 // Parts of the restore read the images from inside the sandbox's user namespace.
-                chownTree(images, ROOT_UID);
+                handOver(images);
                 bytes = sizeOf(images);
                 Properties record = new Properties();
                 record.setProperty("kind", "checkpoint");
@@ -240,7 +233,16 @@ public final class RuncRuntime extends OciRuntime {
         }
     }
 
-    /** Restores a checkpointed sandbox and deletes its images; thaws a frozen one; does nothing to a running one. */
+    /**
+     * Restores a checkpointed sandbox and deletes its images; thaws a frozen one; does nothing to a running one.
+     *
+     * <p>CRIU makes the sandbox a new, empty network namespace ({@code --empty-ns network}); runc runs the bundle's
+     * prestart hooks once it exists, with the restored init's pid, before any socket is restored. The hook (written
+     * into {@code config.json} here, see {@link #restoreHook}) hands that pid over through a file and waits; this
+     * moves {@code eth0} from the old, pinned namespace into the new one and sets its address, route, {@code lo} and
+     * shaping again, then lets the hook return. So the sandbox keeps its address, host interface and firewall entries,
+     * and its loopback TCP connections (a kernel's ZeroMQ links) find {@code lo} up when CRIU restores them.
+     */
     @Override
     public void resume(String sandboxId) {
         synchronized (lockFor(sandboxId)) {
@@ -256,27 +258,99 @@ public final class RuncRuntime extends OciRuntime {
             if (state(sandboxId).isPresent()) {
                 HostCommand.run(oci("delete", "--force", sandboxId));
             }
-            HostCommand.Result restore = HostCommand.runWithin(oci("restore", "--detach", "--image-path",
-                    images.toString(), "--work-path", images.toString(), "--tcp-established", "--file-locks",
-                    "--bundle", dir.toString(), "--pid-file", dir.resolve("pid").toString(), sandboxId),
-                    3, TimeUnit.MINUTES);
-            if (!restore.ok()) {
-                HostCommand.run(oci("delete", "--force", sandboxId));
+            Path handover = dir.resolve("restore-state.json");
+            Path wired = dir.resolve("restore-wired");
+            Path unwired = dir.resolve("restore-unwired");
+            Path output = dir.resolve("restore-output.log");
+            Process restore;
+            try {
+                for (Path p : List.of(handover, wired, unwired)) {
+                    Files.deleteIfExists(p);
+                }
+                restoreHook(dir);
+                restore = new ProcessBuilder(oci("restore", "--detach", "--image-path", images.toString(),
+                        "--work-path", images.toString(), "--tcp-established", "--file-locks", "--empty-ns", "network",
+                        "--bundle", dir.toString(), "--pid-file", dir.resolve("pid").toString(), sandboxId))
+                        .redirectErrorStream(true).redirectOutput(output.toFile())
+                        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+            } catch (IOException e) {
                 throw new RuntimeFailure("restore of sandbox " + sandboxId + " failed (it stays paused): "
-                        + restore.output().strip() + criuLogTail(images.resolve("restore.log")));
+                        + e.getMessage(), e);
+            }
+            String failure = null;
+            long tWired = 0;
+            try {
+                long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+                while (!Files.exists(handover) && restore.isAlive() && System.nanoTime() < deadline) {
+                    Thread.sleep(2);
+                }
+                if (Files.exists(handover)) {
+                    try {
+                        long pid = JSON.readTree(handover.toFile()).path("pid").asLong();
+                        network.moveInto(sandboxId, pid);
+                        tWired = System.nanoTime();
+                        Files.writeString(wired, "");
+                    } catch (RuntimeException | IOException e) {
+                        failure = "cannot wire the restored network: " + e.getMessage();
+                        Files.writeString(unwired, "");
+                    }
+                }
+                if (!restore.waitFor(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                    restore.destroyForcibly();
+                    failure = "runc restore timed out";
+                } else if (restore.exitValue() != 0 && failure == null) {
+                    failure = "runc restore exited with " + restore.exitValue();
+                }
+            } catch (IOException e) {
+                failure = e.getMessage();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                restore.destroyForcibly();
+                failure = "interrupted";
+            }
+            if (failure != null) {
+                HostCommand.run(oci("delete", "--force", sandboxId));
+                throw new RuntimeFailure("restore of sandbox " + sandboxId + " failed (it stays paused): " + failure
+                        + "\n" + tail(output) + "\nhook: " + tail(dir.resolve("restore-hook.log"))
+                        + criuLogTail(images.resolve("restore.log")));
             }
             try {
                 Files.delete(checkpointRecord(sandboxId));
+                for (Path p : List.of(handover, wired, output, dir.resolve("restore-hook.log"))) {
+                    Files.deleteIfExists(p);
+                }
             } catch (IOException e) {
                 throw new RuntimeFailure("sandbox " + sandboxId + ": cannot clear its checkpoint record", e);
             }
             deleteTree(images);
-            LOG.info("sandbox {} restored in {} ms", sandboxId, (System.nanoTime() - t0) / 1_000_000);
+            long tRestored = System.nanoTime();
             Optional<RunningSandbox> running = reattach(sandboxId);
             if (running.isPresent()) {
                 awaitHealthy(running.get(), disk);
             }
+            LOG.info("sandbox {} restored in {} ms (network wired after {} ms, healthy {} ms later)", sandboxId,
+                    ms(System.nanoTime() - t0), ms(tWired - t0), ms(System.nanoTime() - tRestored));
         }
+    }
+
+    /**
+     * Puts the restore's hand-over into the bundle as its only prestart hook (only now: a {@code create} would run it
+     * too). It writes the OCI state (with the restored init's pid) for the server, then waits until the server says
+     * the network is wired (or failed: then the restore fails).
+     */
+    void restoreHook(Path dir) throws IOException {
+        ObjectNode oci = (ObjectNode) JSON.readTree(dir.resolve("config.json").toFile());
+        String d = dir.toString();
+        String script = "exec 2>'" + d + "/restore-hook.log'; cat > '" + d + "/restore-state.tmp' && mv '" + d + "/restore-state.tmp' '" + d
+                + "/restore-state.json' && i=0; while [ ! -e '" + d + "/restore-wired' ]; do"
+                + " [ -e '" + d + "/restore-unwired' ] && exit 1; i=$((i+1)); [ $i -gt 15000 ] && exit 1;"
+                + " sleep 0.01; done";
+        ObjectNode hook = JSON.createObjectNode();
+        hook.put("path", "/bin/sh");
+        hook.putArray("args").add("sh").add("-c").add(script);
+        hook.put("timeout", 170);
+        oci.putObject("hooks").putArray("prestart").add(hook);
+        JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), oci);
     }
 
     /** Bytes of CRIU images every checkpointed sandbox of this data directory keeps, together. */
@@ -356,13 +430,26 @@ public final class RuncRuntime extends OciRuntime {
         }
     }
 
-    private static void chownTree(Path root, int uid) throws IOException {
-        try (Stream<Path> all = Files.walk(root)) {
+    /**
+     * Gives the images to the sandbox's root (host uid 100000), which reads parts of them during the restore, and
+     * only to it: they hold the sandbox's memory. One exception: CRIU's root task reads its time namespace image
+     * ({@code timens-<n>.img}, clock offsets) after it entered the new user namespace but before CRIU wrote that
+     * namespace's uid map, as the overflow uid with no capabilities over any file; so that image is readable by all,
+     * and the directory may be traversed (not listed) by all. Without it about one restore in five failed with
+     * "Unable to open timens-13.img: Permission denied".
+     */
+    private static void handOver(Path images) throws IOException {
+        try (Stream<Path> all = Files.walk(images)) {
             for (Path p : (Iterable<Path>) all::iterator) {
-                Files.setAttribute(p, "unix:uid", uid, java.nio.file.LinkOption.NOFOLLOW_LINKS);
-                Files.setAttribute(p, "unix:gid", uid, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                Files.setAttribute(p, "unix:uid", ROOT_UID, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                Files.setAttribute(p, "unix:gid", ROOT_UID, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                if (Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    boolean clock = p.getFileName().toString().matches("timens-\\d+\\.img");
+                    Files.setAttribute(p, "unix:mode", clock ? 0644 : 0600);
+                }
             }
         }
+        Files.setAttribute(images, "unix:mode", 0711);
     }
 
     static long sizeOf(Path root) {
