@@ -4,21 +4,50 @@ released npm SDK), and kill → 204, against a server on a scratch data dir. Not
 path closely (e.g. before/after a change) without the ten-minute suite.
 
     bench/claim.py [--count 20] [--jar cli/target/boxwood.jar] [--home .] [--first 10]
+    bench/claim.py --burst 50 [--jar ...]     N concurrent creates from a pool of N, filled first
 
 Needs root and the base template; prints one line per figure (p50/p95/p99 in ms), the load average, and, when the
 server's own figures for the same creates and kills (from its log: claim, database, halt).
 """
-import argparse, glob, json, os, re, shutil, signal, statistics, subprocess, sys, tempfile, time
+import argparse, concurrent.futures, json, os, re, shutil, statistics, subprocess, sys, time
 import http.client
 
-HOME = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DATA = "/var/lib/boxwood"
-JAVA = (sorted(glob.glob("/usr/lib/jvm/temurin-25-jdk*/bin/java")) + ["java"])[0]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from server import HOME, Server, pct, scratch_data_dir  # noqa: E402
 
 
-def pct(values, p):
-    s = sorted(values)
-    return s[max(0, min(len(s) - 1, round(p / 100 * (len(s) - 1))))]
+def pooled_burst(s, n, warm_ups=2, fill_timeout=None):
+    """Waits until the server's base pool (sized n) is full, makes warm_ups sequential creates (the server's first
+    creates are slow: class loading and JIT of the create path) and waits for the pool to be full again, then n
+    concurrent creates, each on its own connection.
+    Returns {ms: [201 times], failed: [errors], claimed: how many came from the pool, wall: ms, fill_s: seconds}."""
+    t0 = time.time()
+    end = t0 + (fill_timeout or 120 + 10 * n)
+
+    def fill(what):
+        while True:
+            text = s.text()
+            if text.count("booted into the base pool") - text.count("claimed from the base pool") >= n:
+                return
+            if time.time() > end:
+                raise RuntimeError(f"the pool of {n} did not {what} in time")
+            time.sleep(0.3)
+    fill("fill")
+    fill_s = time.time() - t0
+    for _ in range(warm_ups):
+        _, st, sid = s.create()
+        assert st == 201, sid
+        s.kill(sid)
+    fill("refill after the warm-ups")
+    time.sleep(2)  # the last pooled sandbox's warm-up command ends
+    with concurrent.futures.ThreadPoolExecutor(n) as ex:
+        t = time.perf_counter()
+        burst = list(ex.map(lambda _: s.create(), range(n)))
+        wall = (time.perf_counter() - t) * 1e3
+    text = s.text()
+    return {"ms": [ms for ms, st, _ in burst if st == 201], "failed": [str(sid)[:200] for _, st, sid in burst if st != 201],
+            "claimed": sum(1 for _, st, sid in burst if st == 201 and f"sandbox {sid} claimed from the" in text),
+            "wall": wall, "fill_s": fill_s}
 
 
 def show(name, values):
@@ -34,30 +63,14 @@ def main():
     ap.add_argument("--jar", default=os.path.join(HOME, "cli/target/boxwood.jar"))
     ap.add_argument("--home", default=HOME, help="checkout whose agent jar the sandboxes run")
     ap.add_argument("--pool", default="base=2")
+    ap.add_argument("--burst", type=int, default=0, help="instead: N concurrent creates from a full pool of N")
     args = ap.parse_args()
-    data = tempfile.mkdtemp(prefix="bw-claim-bench-")
-    os.chmod(data, 0o755)
-    os.makedirs(os.path.join(data, "templates"))
-    os.symlink(os.path.join(DATA, "templates", "base"), os.path.join(data, "templates", "base"))
-    os.makedirs(os.path.join(data, "cache/agent-aot"))
-    for f in glob.glob(os.path.join(DATA, "cache/agent-aot/*.aot")):
-        shutil.copy2(f, os.path.join(data, "cache/agent-aot"))
-    log_path = os.path.join(data, "server.log")
-    logf = open(log_path, "w+")
-    proc = subprocess.Popen([JAVA, "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                             f"-Dboxwood.home={args.home}", "-jar", args.jar, "serve", "--port", "0", "--data-dir", data,
-                             "--pool", args.pool, "--rate-limit", "0"],
-                            stdout=subprocess.PIPE, stderr=logf, text=True, start_new_session=True)
-    env = {}
-    for line in proc.stdout:
-        if "=" in line:
-            k, v = line.strip().split("=", 1)
-            env[k] = v
-        if "Boxwood is ready" in line:
-            break
-    api, key = env["E2B_API_URL"], env["E2B_API_KEY"]
-    host, port = api.split("//")[1].split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=120)  # keep-alive, like an SDK's agent
+    data = scratch_data_dir("bw-claim-bench-", templates=("base",))
+    if args.burst:
+        return burst_main(args, data)
+    s = Server(data, args.pool, jar=args.jar, home=args.home, log_name="server.log")
+    key, env = s.key, s.env
+    conn = http.client.HTTPConnection(s.host, s.port, timeout=120)  # keep-alive, like an SDK's agent
 
     def call(method, path, body=None):
         t = time.perf_counter()
@@ -67,9 +80,7 @@ def main():
         data_ = r.read()
         return (time.perf_counter() - t) * 1e3, r.status, data_
 
-    def log_text():
-        logf.flush()
-        return open(log_path).read()
+    log_text = s.text
 
     def ready():
         return len(re.findall(r"booted into the base pool", log_text())) - len(re.findall(r"claimed from the", log_text()))
@@ -122,13 +133,33 @@ def main():
             show(name, [float(r[col]) for r in rows])
     finally:
         conn.close()
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(120)
-        logf.close()
-        if os.environ.get("KEEP"):
-            print("data dir kept:", data)
-        else:
-            shutil.rmtree(data, ignore_errors=True)
+        s.stop(kill_sandboxes=False)
+        done(data)
+
+
+def done(data):
+    if os.environ.get("KEEP"):
+        print("data dir kept:", data)
+    else:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def burst_main(args, data):
+    s = Server(data, f"base={args.burst}", jar=args.jar, home=args.home, log_name="server.log")
+    load = os.getloadavg()
+    try:
+        r = pooled_burst(s, args.burst)
+        print(f"load average at start {load[0]:.2f}, at end {os.getloadavg()[0]:.2f}; pool of {args.burst} filled in"
+              f" {r['fill_s']:.0f} s; succeeded {len(r['ms'])}/{args.burst}, {r['claimed']} from the pool, all done after"
+              f" {r['wall']:.0f} ms; failures: {sorted(set(r['failed']))[:3]}")
+        show(f"burst of {args.burst} from the pool → 201", r["ms"])
+        made = re.findall(r"created for team \S+ from template \S+ in ([\d.]+) ms \(claimed; boot or claim ([\d.]+) ms,"
+                          r" record ([\d.]+) ms\)", s.text())
+        for name, col in (("server: claimed create", 0), ("  of which claim", 1), ("  of which database", 2)):
+            show(name, [float(m[col]) for m in made])
+    finally:
+        s.stop()
+        done(data)
 
 
 if __name__ == "__main__":
