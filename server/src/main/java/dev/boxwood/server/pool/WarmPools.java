@@ -46,8 +46,10 @@ public final class WarmPools implements AutoCloseable {
     static final Duration CHECK_EVERY = Duration.ofSeconds(10);
     /** cpu.shares while booting and waiting: 1/64 of a running sandbox's, yet not 2 (the floor), so a boot on a busy host still ends. */
     static final int WAITING_WEIGHT = 16;
-    /** cpu.shares from the claim on: the kernel's default, what a cold-booted sandbox has. */
-    static final int CLAIMED_WEIGHT = 1024;
+    /** cpu.shares from the claim on: what a cold-booted sandbox has. */
+    static final int CLAIMED_WEIGHT = SandboxRuntime.NORMAL_CPU_WEIGHT;
+    /** How often a boot's new threads are put under the low weight's idle scheduling (most inherit it anyway). */
+    private static final Duration IDLE_EVERY = Duration.ofMillis(5);
     static final Duration PACE = Duration.ofMillis(200);
     private static final Duration HEALTH_TIMEOUT = Duration.ofSeconds(5);
     private final HttpClient health = HttpClient.newBuilder().connectTimeout(HEALTH_TIMEOUT)
@@ -225,8 +227,7 @@ public final class WarmPools implements AutoCloseable {
                 RunningSandbox sandbox;
                 String accessToken;
                 try {
-                    runtime.cpuWeight(id, WAITING_WEIGHT);
-                    sandbox = runtime.start(new SandboxSpec(id, pool.template, cpus, memoryMB, diskMB));
+                    sandbox = startYielding(new SandboxSpec(id, pool.template, cpus, memoryMB, diskMB));
                     readiness.accept(sandbox);
                     accessToken = personalise.apply(sandbox);
                 } catch (RuntimeException e) {
@@ -252,6 +253,36 @@ public final class WarmPools implements AutoCloseable {
             pool.booting.decrementAndGet();
             workers.remove(Thread.currentThread());
             if (!closed) refill(pool);
+        }
+    }
+
+    /**
+     * Boots at the waiting weight. The sandbox's threads exist only once the runtime has created it, so the weight is
+     * applied again every {@link #IDLE_EVERY} until the boot returns: the first thread seen (the sandbox's init) passes
+     * its idle scheduling on to everything it starts.
+     */
+    private RunningSandbox startYielding(SandboxSpec spec) {
+        runtime.cpuWeight(spec.sandboxId(), WAITING_WEIGHT);
+        var booting = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Thread idler = Thread.ofVirtual().name("boxwood-pool-idle-" + spec.sandboxId()).start(() -> {
+            try {
+                while (booting.get()) {
+                    runtime.cpuWeight(spec.sandboxId(), WAITING_WEIGHT);
+                    Thread.sleep(IDLE_EVERY);
+                }
+            } catch (InterruptedException | RuntimeException e) {
+                // the boot failed or ended; nothing left to yield
+            }
+        });
+        try {
+            return runtime.start(spec);
+        } finally {
+            booting.set(false);
+            try {
+                idler.join(); // no late weight change after the sandbox is handed out
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

@@ -451,6 +451,7 @@ public abstract sealed class OciRuntime implements SandboxRuntime permits CrunRu
     @Override
     public void cpuWeight(String sandboxId, int weight) {
         Cgroups.cpuShares(cgroupPath(sandboxId), weight);
+        Cgroups.idleScheduling(cgroupPath(sandboxId), weight < NORMAL_CPU_WEIGHT);
     }
 
     @Override

@@ -22,6 +22,14 @@ public final class Database implements AutoCloseable {
     private final String url;
     private final BlockingQueue<Connection> pool = new ArrayBlockingQueue<>(POOL_SIZE);
     private final List<Connection> all = new ArrayList<>();
+    /**
+     * One caller at a time talks to SQLite. Its calls are native code, which pins a virtual thread to its carrier, and
+     * a writer that finds the database locked sleeps inside SQLite's busy handler (1 to 100 ms a retry) with its
+     * carrier pinned: fifty creates at once stalled every virtual thread of the server, claims included, for up to a
+     * quarter of a second. A caller waiting for this lock parks instead, and SQLite never sees two writers of this
+     * process at once (busy_timeout stays for other processes, e.g. {@code keys} commands).
+     */
+    private final java.util.concurrent.locks.ReentrantLock access = new java.util.concurrent.locks.ReentrantLock();
 
     public Database(Path file) {
         try {
@@ -58,9 +66,13 @@ public final class Database implements AutoCloseable {
     /** Runs {@code work} on a pooled connection, in auto-commit mode. */
     public <T> T with(Work<T> work) {
         Connection c;
+        boolean locked = false;
         try {
+            access.lockInterruptibly();
+            locked = true;
             c = pool.take();
         } catch (InterruptedException e) {
+            if (locked) access.unlock();
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted waiting for a database connection", e);
         }
@@ -70,6 +82,7 @@ public final class Database implements AutoCloseable {
             throw new StoreFailure(e);
         } finally {
             pool.add(c);
+            access.unlock();
         }
     }
 

@@ -88,8 +88,7 @@ class StoreTest {
             Team team = new TeamStore(db).ensureTeam("t");
             SandboxStore store = new SandboxStore(db);
             Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
-            SandboxRow row = new SandboxRow("abc", team.id(), "base", SandboxRow.Status.RUNNING, 2, 512, 1024, "tok",
-                    Map.of("a", "b"), null, false, now, now.plusSeconds(60), null, "traffic");
+            SandboxRow row = row("abc", team, now);
             store.insert(row);
             assertThat(store.find("abc")).contains(row);
             assertThat(store.running()).containsExactly(row);
@@ -102,6 +101,33 @@ class StoreTest {
         }
     }
 
+    private static SandboxRow row(String id, Team team, Instant now) {
+        return new SandboxRow(id, team.id(), "base", SandboxRow.Status.RUNNING, 2, 512, 1024, "tok",
+                Map.of("a", "b"), null, false, now, now.plusSeconds(60), null, "traffic");
+    }
+
+    /** Fifty creates recorded at once from virtual threads (a burst of claims): every one lands, none fails busy. */
+    @Test
+    void concurrentCreatesFromVirtualThreadsAreAllRecorded() throws Exception {
+        try (Database db = new Database(dir.resolve("boxwood.db"))) {
+            Team team = new TeamStore(db).ensureTeam("t");
+            SandboxStore store = new SandboxStore(db);
+            Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+            try (var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+                var done = new java.util.ArrayList<java.util.concurrent.Future<?>>();
+                for (int i = 0; i < 50; i++) {
+                    SandboxRow r = row("s" + i, team, now);
+                    done.add(threads.submit(() -> {
+                        store.insertCreated(r, dev.boxwood.server.network.EgressRules.OPEN, "created");
+                        return store.find(r.id()).orElseThrow();
+                    }));
+                }
+                for (var f : done) f.get();
+            }
+            assertThat(store.running()).hasSize(50);
+        }
+    }
+
     /** The create path's one transaction: row, rules and first log line together, or nothing at all. */
     @Test
     void aCreatedSandboxIsRecordedWholeOrNotAtAll() {
@@ -109,8 +135,7 @@ class StoreTest {
             Team team = new TeamStore(db).ensureTeam("t");
             SandboxStore store = new SandboxStore(db);
             Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
-            SandboxRow row = new SandboxRow("abc", team.id(), "base", SandboxRow.Status.RUNNING, 2, 512, 1024, "tok",
-                    Map.of("a", "b"), null, false, now, now.plusSeconds(60), null, "traffic");
+            SandboxRow row = row("abc", team, now);
             var rules = dev.boxwood.server.network.EgressRules.parse(true, null, java.util.List.of("10.1.2.0/24"));
             store.insertCreated(row, rules, "created");
             assertThat(store.find("abc")).contains(row);
