@@ -178,4 +178,56 @@ class RuncRuntimeTest {
         assertThat(Path.of("/run/netns/bw-" + id)).doesNotExist();
         assertThat(Cgroups.dirs(CrunRuntime.cgroupPath(id))).noneMatch(Files::exists);
     }
+
+    @Test
+    void aLiveKernelsVariableSurvivesCheckpointAndRestore() throws Exception {
+        Path template = TestSandboxes.dataDir().resolve("templates/code-interpreter-v1");
+        assumeTrue(Files.isDirectory(template.resolve("rootfs")), "the code-interpreter-v1 template is not built");
+        OciRuntime.Config agentConfig = TestSandboxes.agentConfig();
+        Files.createSymbolicLink(agentConfig.dataDir().resolve("templates/code-interpreter-v1"), template);
+        RuncRuntime interpreter = new RuncRuntime(agentConfig, Criu.require(), 1L << 30);
+        String id = TestSandboxes.newId();
+        try {
+            RunningSandbox sandbox = interpreter.start(new SandboxSpec(id, "code-interpreter-v1", 1, 1024, 1024));
+            HttpResponse<Void> init = HTTP.send(HttpRequest.newBuilder(sandbox.agentUri().resolve("/init"))
+                    .header("X-Boxwood-Init-Token", sandbox.initToken()).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"accessToken\":\"kernel-test\",\"envVars\":{},"
+                            + "\"defaultUser\":\"user\",\"defaultWorkdir\":\"/home/user\"}")).build(),
+                    HttpResponse.BodyHandlers.discarding());
+            assertThat(init.statusCode()).isEqualTo(204);
+            assertThat(execute(sandbox, "secret = 6 * 7\nsecret")).contains("\"text\":\"42\"");
+
+            interpreter.pause(id);
+            assertThat(interpreter.checkpointed(id)).isTrue();
+            assertThat(interpreter.usage(id).memUsedBytes()).isZero();
+            interpreter.resume(id);
+            // The same kernel process with its memory, and its ZeroMQ links to the interpreter server, restored.
+            assertThat(execute(sandbox, "secret + 1")).contains("\"text\":\"43\"");
+        } finally {
+            interpreter.destroy(id);
+            TestSandboxes.cleanUp(interpreter, agentConfig);
+        }
+    }
+
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(5))
+            .build();
+
+    /** Runs code in the interpreter's kernel (port 49999), waiting for the kernel to come up on a busy machine. */
+    private static String execute(RunningSandbox sandbox, String code) throws Exception {
+        java.net.URI uri = java.net.URI.create("http://" + sandbox.address().getHostAddress() + ":49999/execute");
+        String body = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(java.util.Map.of("code", code));
+        HttpResponse<String> r = null;
+        for (int i = 0; i < 120; i++) {
+            try {
+                r = HTTP.send(HttpRequest.newBuilder(uri).timeout(java.time.Duration.ofSeconds(60))
+                        .header("X-Access-Token", "kernel-test").header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() == 200) return r.body();
+            } catch (java.io.IOException e) {
+                // not listening yet
+            }
+            Thread.sleep(500);
+        }
+        throw new AssertionError("execute failed: " + (r == null ? "no answer" : r.statusCode() + " " + r.body()));
+    }
 }
