@@ -3,10 +3,11 @@
 container with the same working set in the same run. Writes its section of BENCHMARKS.md ("## Pause and resume").
 
     bench/lifecycle.py [--count 20]
-    JAVA_TOOL_OPTIONS=-Dboxwood.runc.checkpoint=true bench/lifecycle.py --runtime runc [--count 5]
+    bench/lifecycle.py --runtime runc [--count 10]
 
-With `--runtime runc` and checkpoints on, the server pauses by CRIU checkpoint to disk: the section "## Pause and
-resume (CRIU checkpoint" gets the pause time, the image size, the sandbox's memory while paused and the resume.
+With `--runtime runc` the server pauses by CRIU checkpoint to disk (runc's default): the section "## Pause and
+resume (CRIU checkpoint" gets the pause and resume times, the image size and the sandbox's memory while paused, next
+to the same cycles on a server that pauses runc sandboxes with the freezer.
 
 Needs root and the base template (with python3). Starts its own server on a scratch data dir.
 """
@@ -129,60 +130,42 @@ def start_working_set_runc(sid):
                      start_new_session=True)
 
 
-def checkpoint_mode(args, data, call, health, server, load0):
-    """One fresh sandbox per round (a restore does not work on this host yet, see RuncRuntime): the 200 MiB loop,
-    then a checkpoint pause through the API, the memory and images it leaves, one resume attempt, and a kill."""
-    pauses, paused_mem, running_mem, images, resumes, failures = [], [], [], [], [], []
-    try:
-        for _ in range(args.count):
-            sid = json.loads(call("POST", "/v2/sandboxes", {"templateID": "base", "timeout": 3600, "memoryMB": 512},
-                                  201))["sandboxID"]
-            try:
-                start_working_set_runc(sid)
-                wait_rss(sid, lambda: memory(sid))
-                running_mem.append(memory(sid))
-                image_dir = os.path.join(data, "sandboxes", sid, "checkpoint")
-                pauses.append(timed(lambda: call("POST", f"/sandboxes/{sid}/pause", None, 204)))
-                paused_mem.append(memory(sid))
-                images.append(sum(os.path.getsize(f) for f in glob.glob(image_dir + "/*") if os.path.isfile(f)))
-                t = time.perf_counter()
-                out = call("POST", f"/v2/sandboxes/{sid}/connect", {"timeout": 3600})
-                resumes.append((time.perf_counter() - t) * 1e3)
-                if b"failed" in out:
-                    failures.append(out.decode(errors="replace"))
-            finally:
-                call("DELETE", f"/sandboxes/{sid}")
-    finally:
-        stop_server(server, data)
+def checkpoint_mode(args, data, call, health, server, load0, serve):
+    """One sandbox with the 200 MiB loop, paused and resumed `count` times through the API by CRIU checkpoint and
+    restore (runc's default pause), then the same on a second server that pauses runc sandboxes with the freezer
+    (`-Dboxwood.runc.checkpoint=false`), side by side. Checks after every resume that the loop still runs (same pid,
+    counting on) and the router reaches the agent."""
+    ckpt = runc_cycles(args, data, call, health, server, checkpoint=True)
+    log("checkpoint:", {k: (summary(v) if k in ("pause", "resume", "health") else v) for k, v in ckpt.items()})
+    server2, data2, call2, health2 = serve(["-Dboxwood.runc.checkpoint=false"])
+    frz = runc_cycles(args, data2, call2, health2, server2, checkpoint=False)
 
-    def row(name, v):
-        s = summary(v)
-        return f"| {name} | {s['n']} | {fmt(s['p50'])} | {fmt(s['p95'])} | {fmt(s['p99'])} |"
+    def row(name, a, b):
+        s, f = summary(a), summary(b)
+        return (f"| {name} | {s['n']} | {fmt(s['p50'])} | {fmt(s['p99'])} | {fmt(f['p50'])} | {fmt(f['p99'])} |")
 
-    why = re.search(r"Can't setns[^\\\n\"]*", failures[0]).group(0) if failures and "setns" in failures[0] else (
-        failures[0][:200] if failures else "")
-    L = ["## Pause and resume (CRIU checkpoint, `serve --runtime runc`, experimental)", "",
-         f"Command: `JAVA_TOOL_OPTIONS=-Dboxwood.runc.checkpoint=true bench/lifecycle.py --runtime runc --count "
-         f"{args.count}` (root, base template, runc 1.1.5, CRIU 4.1.1 built by `ensure_criu`), "
-         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {os.cpu_count()} cores, kernel {platform.release()}, "
-         f"load average {load0:.1f} at the start and {os.getloadavg()[0]:.1f} at the end (shared machine). Each round "
-         "is a fresh sandbox (512 MiB limit) running the same 200 MiB loop as above, then `POST "
-         "/sandboxes/{id}/pause` → 204 (a `runc checkpoint` into `<data-dir>/sandboxes/<id>/checkpoint`: the "
-         "processes are dumped and end), then one resume attempt (`POST /v2/sandboxes/{id}/connect`), then a kill. "
-         "Times in ms.", "",
-         "| what | n | p50 | p95 | p99 |", "|---|---|---|---|---|",
-         row("pause → 204 (API, checkpoint of a 200 MiB working set)", pauses),
-         row("resume attempt: connect (API, restore)", resumes),
+    L = ["## Pause and resume (CRIU checkpoint, `serve --runtime runc`)", "",
+         f"Command: `bench/lifecycle.py --runtime runc --count {args.count}` (root, base template, runc 1.1.5, "
+         f"CRIU 4.1.1 built by `ensure_criu`), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+         f"{os.cpu_count()} cores, kernel {platform.release()}, load average {load0:.1f} at the start and "
+         f"{os.getloadavg()[0]:.1f} at the end (shared machine). One sandbox (512 MiB limit) runs the same 200 MiB "
+         "loop as above; each cycle is `POST /sandboxes/{id}/pause` → 204, then `POST /v2/sandboxes/{id}/connect` → "
+         "201 (the resume), then `GET /health` through the router, and a check that the loop runs on (same pid, still "
+         "counting). Checkpoint: `runc checkpoint` into `<data-dir>/sandboxes/<id>/checkpoint` (the processes are "
+         "dumped and end) and `runc restore` (the images are deleted). Freezer: a second server with "
+         "`-Dboxwood.runc.checkpoint=false`, same runc sandboxes. Times in ms.", "",
+         "| what | n | checkpoint p50 | checkpoint p99 | freezer p50 | freezer p99 |", "|---|---|---|---|---|---|",
+         row("pause → 204 (API)", ckpt["pause"], frz["pause"]),
+         row("resume: connect → 201 (API)", ckpt["resume"], frz["resume"]),
+         row("first request after resume: `GET /health` via router", ckpt["health"], frz["health"]),
          "",
-         f"Memory in the sandbox's cgroup: {statistics.median(running_mem) / 2**20:.0f} MiB running, "
-         f"{max(paused_mem) / 2**20:.0f} MiB paused (the processes and the cgroup are gone). Images on disk: p50 "
-         f"{statistics.median(images) / 2**20:.0f} MiB (the loop's 200 MiB, the agent's JVM and the shells; page cache "
-         "is not dumped); they count against `-Dboxwood.checkpointLimitMB` (10 GiB, all paused sandboxes together; "
-         "past it a pause freezes) and a kill or the retention expiry deletes them. "
-         f"Resumes that failed: {len(failures)} of {len(resumes)}" + (f" (`{why}`)" if why else "") + ": the restore "
-         "does not work on this host yet (RuncRuntime's class comment says why and what would fix it), so a "
-         "checkpointed sandbox can only be killed; `serve --runtime runc` pauses with the freezer unless "
-         "`-Dboxwood.runc.checkpoint=true`.",
+         f"Memory in the sandbox's cgroup: {statistics.median(ckpt['running']) / 2**20:.0f} MiB running; while paused "
+         f"{max(ckpt['paused']) / 2**20:.0f} MiB checkpointed (the processes and the cgroup are gone) against "
+         f"{statistics.median(frz['paused']) / 2**20:.0f} MiB frozen. Images on disk while checkpointed: p50 "
+         f"{statistics.median(ckpt['images']) / 2**20:.0f} MiB (the loop's 200 MiB, the agent's JVM and the shells; "
+         "page cache is not dumped); they count against `-Dboxwood.checkpointLimitMB` (10 GiB, all paused sandboxes "
+         "together; past it a pause freezes) and a resume, a kill or the retention expiry deletes them. The loop ran on "
+         f"after all {len(ckpt['resume'])} restores (same pid).",
          ""]
     section = "\n".join(L)
     print(section)
@@ -198,6 +181,63 @@ def checkpoint_mode(args, data, call, health, server, load0):
     log("wrote", args.out)
 
 
+def runc_cycles(args, data, call, health, server, checkpoint):
+    """Pause/resume cycles of one runc sandbox with the 200 MiB loop; stops the server at the end."""
+    r = {k: [] for k in ("pause", "resume", "health", "running", "paused", "images")}
+    try:
+        sid = json.loads(call("POST", "/v2/sandboxes", {"templateID": "base", "timeout": 3600, "memoryMB": 512},
+                              201))["sandboxID"]
+        try:
+            start_working_set_runc(sid)
+            wait_rss(sid, lambda: memory(sid))
+            ready = os.path.join(data, "sandboxes", sid, "disk/upper/tmp/ws.ready")
+            image_dir = os.path.join(data, "sandboxes", sid, "checkpoint")
+            deadline = time.time() + 60
+            while not os.path.exists(ready) and time.time() < deadline:
+                time.sleep(0.1)
+            loop_pid = working_set_pid(sid)
+            if loop_pid is None or not os.path.exists(ready):
+                sys.exit("the 200 MiB loop is not in the sandbox's cgroup")
+            for i in range(args.count):
+                r["running"].append(memory(sid))
+                r["pause"].append(timed(lambda: call("POST", f"/sandboxes/{sid}/pause", None, 204)))
+                r["paused"].append(memory(sid))
+                if checkpoint:
+                    if not os.path.isdir(image_dir):
+                        sys.exit(f"cycle {i}: the pause did not checkpoint (no {image_dir})")
+                    r["images"].append(sum(os.path.getsize(f) for f in glob.glob(image_dir + "/*")
+                                           if os.path.isfile(f)))
+                r["resume"].append(timed(lambda: call("POST", f"/v2/sandboxes/{sid}/connect", {"timeout": 3600}, 201)))
+                r["health"].append(timed(lambda: health(sid)))
+                before = open(ready).read()
+                deadline = time.time() + 30
+                while open(ready).read() == before and time.time() < deadline:
+                    time.sleep(0.1)
+                now_pid = working_set_pid(sid)
+                if open(ready).read() == before or now_pid != loop_pid:
+                    sys.exit(f"cycle {i}: the 200 MiB loop did not run on after the resume (pid {loop_pid} → "
+                             f"{now_pid}, counter {before} → {open(ready).read()})")
+                wait_rss(sid, lambda: memory(sid))
+        finally:
+            call("DELETE", f"/sandboxes/{sid}")
+    finally:
+        stop_server(server, data)
+    return r
+
+
+def working_set_pid(sid):
+    """The 200 MiB loop's pid inside the sandbox (a restore keeps it; the host pid changes)."""
+    for p in glob.glob(f"/sys/fs/cgroup/pids/boxwood/{sid}/cgroup.procs"):
+        for pid in open(p).read().split():
+            try:
+                if b"bytearray(200" in open(f"/proc/{pid}/cmdline", "rb").read():
+                    status = open(f"/proc/{pid}/status").read()
+                    return re.search(r"^NSpid:.*?(\d+)\s*$", status, flags=re.M).group(1)
+            except OSError:
+                pass
+    return None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--count", type=int, default=20)
@@ -209,51 +249,69 @@ def main():
         sys.exit("build the base template first: bin/boxwood template build base")
     load0 = os.getloadavg()[0]
 
-    data = tempfile.mkdtemp(prefix="bw-bench-data-")
-    os.chmod(data, 0o755)
-    os.makedirs(os.path.join(data, "templates"))
-    os.symlink(os.path.join(DATA, "templates/base"), os.path.join(data, "templates/base"))
-    port = free_port()
-    server_log = open(os.path.join(data, "server.log"), "w+")
-    server = subprocess.Popen([os.path.join(HOME, "bin/boxwood"), "serve", "--port", str(port), "--data-dir", data,
-                               "--pool", "none", "--runtime", args.runtime],
-                              stdout=subprocess.PIPE, stderr=server_log, text=True, start_new_session=True)
-    env = {}
-    for line in server.stdout:
-        if "=" in line:
-            k, v = line.strip().split("=", 1)
-            env[k] = v
-        if "Boxwood is ready" in line:
-            break
-    api, key = env["E2B_API_URL"], env["E2B_API_KEY"]
+    def serve(java_options=(), attempts=3):
+        """A server of its own on a scratch data dir; returns it, the dir, and API and router call helpers. Tries
+        again when bin/boxwood's build fails (another build in the same checkout replacing the jars meanwhile)."""
+        data = tempfile.mkdtemp(prefix="bw-bench-data-")
+        os.chmod(data, 0o755)
+        os.makedirs(os.path.join(data, "templates"))
+        os.symlink(os.path.join(DATA, "templates/base"), os.path.join(data, "templates/base"))
+        port = free_port()
+        server_log = open(os.path.join(data, "server.log"), "w+")
+        env = dict(os.environ)
+        if java_options:
+            env["JAVA_TOOL_OPTIONS"] = " ".join([env.get("JAVA_TOOL_OPTIONS", ""), *java_options]).strip()
+        server = subprocess.Popen([os.path.join(HOME, "bin/boxwood"), "serve", "--port", str(port), "--data-dir",
+                                   data, "--pool", "none", "--runtime", args.runtime],
+                                  stdout=subprocess.PIPE, stderr=server_log, text=True, start_new_session=True,
+                                  env=env)
+        found = {}
+        for line in server.stdout:
+            if "=" in line:
+                k, v = line.strip().split("=", 1)
+                found[k] = v
+            if "Boxwood is ready" in line:
+                break
+        if "E2B_API_URL" not in found and attempts > 1:
+            log("the server did not start; trying again")
+            server.wait()
+            shutil.rmtree(data, ignore_errors=True)
+            time.sleep(20)
+            return serve(java_options, attempts - 1)
+        api, key = found["E2B_API_URL"], found["E2B_API_KEY"]
 
-    def call(method, path, body=None, want=None):
-        req = urllib.request.Request(api + path, method=method,
-                                     headers={"X-API-Key": key, "Content-Type": "application/json"},
-                                     data=None if body is None else json.dumps(body).encode())
-        try:
-            with urllib.request.urlopen(req, timeout=120) as r:
-                status, out = r.status, r.read()
-        except urllib.error.HTTPError as e:
-            status, out = e.code, e.read()
-        if want is not None and status != want:
-            raise SystemExit(f"{method} {path}: {status} {out.decode(errors='replace')}")
-        return out
-
-    def health(sid):
-        req = urllib.request.Request(api + "/health", headers={"E2b-Sandbox-Id": sid, "E2b-Sandbox-Port": "49983"})
-        try:
-            with urllib.request.urlopen(req, timeout=60) as r:
-                assert r.status == 204
-        except OSError as e:
+        def call(method, path, body=None, want=None):
+            req = urllib.request.Request(api + path, method=method,
+                                         headers={"X-API-Key": key, "Content-Type": "application/json"},
+                                         data=None if body is None else json.dumps(body).encode())
             try:
-                freezer = open(f"/sys/fs/cgroup/freezer/boxwood/{sid}/freezer.state").read().strip()
-            except OSError:
-                freezer = "(no cgroup)"
-            raise SystemExit(f"health after resume failed ({e}); freezer {freezer}")
+                with urllib.request.urlopen(req, timeout=120) as r:
+                    status, out = r.status, r.read()
+            except urllib.error.HTTPError as e:
+                status, out = e.code, e.read()
+            if want is not None and status != want:
+                raise SystemExit(f"{method} {path}: {status} {out.decode(errors='replace')}")
+            return out
+
+        def health(sid):
+            req = urllib.request.Request(api + "/health", headers={"E2b-Sandbox-Id": sid,
+                                                                   "E2b-Sandbox-Port": "49983"})
+            try:
+                with urllib.request.urlopen(req, timeout=60) as r:
+                    assert r.status == 204
+            except OSError as e:
+                try:
+                    freezer = open(f"/sys/fs/cgroup/freezer/boxwood/{sid}/freezer.state").read().strip()
+                except OSError:
+                    freezer = "(no cgroup)"
+                raise SystemExit(f"health after resume failed ({e}); freezer {freezer}")
+
+        return server, data, call, health
+
+    server, data, call, health = serve()
 
     if args.runtime == "runc":
-        return checkpoint_mode(args, data, call, health, server, load0)
+        return checkpoint_mode(args, data, call, health, server, load0, serve)
 
     results = {}
     sid = None
