@@ -1,6 +1,7 @@
 package dev.boxwood.server.runtime;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.net.http.HttpClient;
@@ -165,6 +166,22 @@ class RuncRuntimeTest {
             assertThat(sh(id, "kill -0 " + counterPid + " && echo alive")).isEqualTo("alive");
             assertCounting(id);
             assertThat(sh(id, "cat /root/file.txt")).isEqualTo("kept");
+
+            // A restore that fails after its network was moved (no memory pages to read) leaves the sandbox paused
+            // with its images, and the next one succeeds.
+            runtime.pause(id);
+            List<Path> pages;
+            try (var files = Files.list(runtime.checkpointDir(id))) {
+                pages = files.filter(f -> f.getFileName().toString().startsWith("pages-")).toList();
+            }
+            for (Path page : pages) Files.move(page, page.resolveSibling(page.getFileName() + ".aside"));
+            assertThatThrownBy(() -> runtime.resume(id)).isInstanceOf(RuntimeFailure.class)
+                    .hasMessageContaining("restore of sandbox " + id + " failed (it stays paused)");
+            assertThat(runtime.checkpointed(id)).isTrue();
+            for (Path page : pages) Files.move(page.resolveSibling(page.getFileName() + ".aside"), page);
+            runtime.resume(id);
+            assertThat(health(sandbox)).isEqualTo(204);
+            assertThat(sh(id, "kill -0 " + counterPid + " && echo alive")).isEqualTo("alive");
 
             // Killing a checkpointed sandbox frees its images with the rest.
             runtime.pause(id);
