@@ -373,8 +373,7 @@ public final class RuncRuntime extends OciRuntime {
 
     /**
      * Runs a command inside a running sandbox as its root (tests and diagnostics, not the API path), through
-     * {@code nsenter} (chosen while the network namespace still belonged to the host, which {@code runc exec} could
-     * not join from the sandbox's user namespace). The command joins the sandbox's cgroups, so that what it leaves
+     * {@code nsenter} into all of its namespaces. The command joins the sandbox's cgroups, so that what it leaves
      * running belongs to the sandbox like the agent's children, in a session of its own (CRIU refuses a session
      * leader outside the sandbox's pid namespace). What it leaves running must be orphaned (backgrounded) to be
      * adopted by the sandbox's init: a child of nsenter is outside the tree a checkpoint dumps.
