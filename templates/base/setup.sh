@@ -14,6 +14,10 @@ echo sandbox > /etc/hostname
 printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' > /etc/hosts
 printf 'LANG=C.UTF-8\n' > /etc/default/locale
 
+# Every command the E2B SDK runs is `bash -l -c`, and Debian's /etc/profile forks and execs `id -u` to tell root from
+# the others: as much CPU as the shell itself. bash knows its EUID; a shell without one (dash) still asks id.
+sed -i 's/"$(id -u)"/"${EUID:-$(id -u)}"/' /etc/profile
+
 # Paths the runtime bind-mounts the agent and the host JDK onto.
 mkdir -p /opt/boxwood/jdk
 touch /opt/boxwood/agent.jar

@@ -38,8 +38,17 @@ public final class Interpreter implements AutoCloseable {
     public record ContextInfo(String id, String language, String cwd) {}
 
     /** @param accessToken the caller's X-Access-Token, passed on to read the sandbox-wide env vars */
+    /**
+     * @param silent Jupyter's {@code silent}: no history, no execution count, no result (Boxwood's warm pool runs a
+     *               first cell this way, so that a claimed sandbox's first cell is still execution 1)
+     */
     public record ExecuteRequest(String code, String contextId, String language, Map<String, String> envVars,
-                                 Long timeoutMillis, String accessToken) {}
+                                 Long timeoutMillis, String accessToken, boolean silent) {
+        public ExecuteRequest(String code, String contextId, String language, Map<String, String> envVars,
+                              Long timeoutMillis, String accessToken) {
+            this(code, contextId, language, envVars, timeoutMillis, accessToken, false);
+        }
+    }
 
     private static final long HALF_DONE_GRACE_NANOS = TimeUnit.SECONDS.toNanos(3);
     private static final long PROBE_MILLIS = 250;
@@ -405,7 +414,7 @@ public final class Interpreter implements AutoCloseable {
     private void stream(CodeContext context, Kernel kernel, ExecuteRequest request, LineSink sink) {
         Execution execution = new Execution(context.language, config.maxPendingBytes(), config.maxStreamBytes());
         context.current(execution);
-        String id = kernel.execute(request.code(), false, execution);
+        String id = kernel.execute(request.code(), request.silent(), execution);
         long deadline = request.timeoutMillis() == null || request.timeoutMillis() <= 0 ? Long.MAX_VALUE
                 : System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(request.timeoutMillis());
         boolean clientGone = false;

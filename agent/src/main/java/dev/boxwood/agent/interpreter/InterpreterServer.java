@@ -24,7 +24,8 @@ import org.eclipse.jetty.util.thread.VirtualThreadPool;
 /**
  * E2B's code-interpreter HTTP API on port 49999 (protocol §4.2): {@code /health}, {@code /execute} (NDJSON
  * stream) and {@code /contexts}. Like E2B's own server it checks no token: the server in front of the sandbox
- * decides who may reach this port.
+ * decides who may reach this port. One extension: {@code "silent": true} in an {@code /execute} body runs the cell as
+ * Jupyter's silent execute (no history, no execution count, no result), as the warm pool's first cell does.
  */
 public final class InterpreterServer implements AutoCloseable {
     public static final int PORT = 49999;
@@ -157,7 +158,7 @@ public final class InterpreterServer implements AutoCloseable {
         Interpreter.ExecuteRequest execute = new Interpreter.ExecuteRequest(
                 body.hasNonNull("code") ? body.get("code").asText() : null, text(body, "context_id"),
                 text(body, "language"), envVars, timeout != null && timeout.canConvertToLong() ? timeout.asLong() : null,
-                request.getHeaders().get("X-Access-Token"));
+                request.getHeaders().get("X-Access-Token"), body.path("silent").asBoolean(false));
         CodeContext context = interpreter.resolve(execute);
         response.setStatus(200);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/x-ndjson");

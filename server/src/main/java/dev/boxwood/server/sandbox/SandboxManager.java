@@ -181,13 +181,15 @@ public final class SandboxManager implements AutoCloseable {
 
     /**
      * Gives a pooled sandbox that passed its readiness check a fresh access token (and the default user and workdir)
-     * ahead of its claim, runs one command in it ({@link AgentClient#warmUp}), and returns the token; only the claim's
+     * ahead of its claim, runs a few commands and (where there is one) silent cells of the code interpreter in it
+     * ({@link AgentClient#warmUp}, {@link AgentClient#warmUpInterpreter}), and returns the token; only the claim's
      * create response ever shows it to a client.
      */
     public String personaliseAhead(RunningSandbox sandbox) {
         String token = newAccessToken();
         agent.init(sandbox, token, Map.of());
         agent.warmUp(sandbox, token);
+        agent.warmUpInterpreter(sandbox, token);
         return token;
     }
 
