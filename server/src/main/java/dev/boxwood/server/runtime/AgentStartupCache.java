@@ -139,7 +139,8 @@ public final class AgentStartupCache {
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
             String identity = config.jdk().toRealPath() + "\n" + Runtime.version() + "\n"
                     + Files.readString(config.jdk().resolve("release"), StandardCharsets.UTF_8) + "\n"
-                    + Files.size(config.agentJar()) + "\n" + Files.getLastModifiedTime(config.agentJar()).toMillis();
+                    + Files.size(config.agentJar()) + "\n" + Files.getLastModifiedTime(config.agentJar()).toMillis()
+                    + "\n" + OciRuntime.agentCommand(List.of(), List.of()); // a cache only serves the flags it was made with
             String key = HexFormat.of().formatHex(digest.digest(identity.getBytes(StandardCharsets.UTF_8)));
             return dir.resolve(key.substring(0, 24) + "-" + flavour + ".aot");
         } catch (IOException e) {
