@@ -300,19 +300,20 @@ public final class SandboxNetwork implements AutoCloseable {
 
     /**
      * Moves a sandbox's {@code eth0} from its pinned namespace into the network namespace of {@code pid} (a CRIU
-     * restore makes a new, empty one), pins that one instead and configures {@code eth0} and {@code lo} there again:
-     * the host end, both addresses, the firewall entries and the DNS and proxy stay as they were. A device that
-     * changes namespace loses its addresses, routes and qdisc, so those are set anew (the host end's shaping too, in
-     * one go).
+     * restore makes a new, empty one), pins that one instead and sets up again only what the move lost: {@code eth0}'s
+     * address, its route, {@code lo} and {@code eth0}'s shaping qdisc. The host end (its address and qdisc), the
+     * firewall and limits entries (keyed by the host interface) and the DNS and proxy are untouched. Four tool runs:
+     * each costs far more than the kernel's work, and a restore waits for them.
      */
     public NetworkAttachment moveInto(String sandboxId, long pid) {
         NetworkAttachment net = find(sandboxId)
                 .orElseThrow(() -> new RuntimeFailure("sandbox " + sandboxId + " has no network"));
+        // Moved before the pin goes: the old namespace, with eth0 (and so the veth), would go with its last pin.
         HostCommand.check(List.of("ip", "-n", net.netns(), "link", "set", "eth0", "netns", Long.toString(pid)));
         HostCommand.check(List.of("ip", "-batch", "-"), "netns del " + net.netns() + "\nnetns attach " + net.netns()
                 + " " + pid + "\n");
-        configureInside(net);
-        TrafficLimits.apply(net);
+        HostCommand.check(List.of("ip", "-n", net.netns(), "-batch", "-"), insideScript(net));
+        TrafficLimits.shapeInside(net);
         return net;
     }
 
@@ -323,12 +324,17 @@ public final class SandboxNetwork implements AutoCloseable {
         } catch (IOException ignored) {
             // IPv6 may be disabled host-wide; the firewall drops sandbox IPv6 either way
         }
-        HostCommand.check(List.of("ip", "-n", net.netns(), "-batch", "-"), """
+        HostCommand.check(List.of("ip", "-n", net.netns(), "-batch", "-"), insideScript(net));
+    }
+
+    /** {@code lo} up, and {@code eth0}'s address, link and default route, for {@code ip -n <netns> -batch}. */
+    private static String insideScript(NetworkAttachment net) {
+        return """
                 link set lo up
                 addr add %1$s/30 dev eth0
                 link set eth0 up
                 route add default via %2$s
-                """.formatted(net.sandboxAddress().getHostAddress(), net.hostAddress().getHostAddress()));
+                """.formatted(net.sandboxAddress().getHostAddress(), net.hostAddress().getHostAddress());
     }
 
     /**

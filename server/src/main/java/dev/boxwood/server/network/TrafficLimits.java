@@ -96,6 +96,16 @@ public final class TrafficLimits {
         shape(net, configured.mbit(), true);
     }
 
+    /**
+     * Shapes the sandbox's {@code eth0} anew with the configured rate, after it moved into another namespace (a CRIU
+     * restore), which drops its qdisc; the host end keeps its own, and the nftables part is keyed by the host end.
+     */
+    static void shapeInside(NetworkAttachment net) {
+        int mbit = configured.mbit();
+        if (mbit == 0) return;
+        shapeEnd(List.of("tc", "-n", net.netns()), "eth0", mbit, true, insideExempt(net));
+    }
+
     /** Applies the configured limits again after a restart; a sandbox whose network is gone is left alone. */
     public static void reapply(NetworkAttachment net) {
         try {
@@ -177,8 +187,13 @@ public final class TrafficLimits {
         String tcp = "match ip protocol 6 0xff";
         shapeEnd(List.of("tc"), net.hostInterface(), mbit, fresh,
                 tcp + " match ip src " + host + " match ip dport " + agentPort + " 0xffff");
-        shapeEnd(List.of("tc", "-n", net.netns()), "eth0", mbit, fresh,
-                tcp + " match ip dst " + host + " match ip sport " + agentPort + " 0xffff");
+        shapeEnd(List.of("tc", "-n", net.netns()), "eth0", mbit, fresh, insideExempt(net));
+    }
+
+    /** The u32 match, on the sandbox's {@code eth0}, of the agent's replies to the server (not shaped). */
+    private static String insideExempt(NetworkAttachment net) {
+        return "match ip protocol 6 0xff match ip dst " + net.hostAddress().getHostAddress()
+                + "/32 match ip sport " + dev.boxwood.protocol.Ports.AGENT + " 0xffff";
     }
 
     /** One {@code tc -batch} per end: each tc process costs more than the kernel's work. */
