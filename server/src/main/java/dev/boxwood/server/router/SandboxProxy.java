@@ -35,6 +35,27 @@ public final class SandboxProxy extends ProxyHandler {
         this.router = router;
         this.sandboxes = sandboxes;
         this.slots = new IngressSlots(maxPerSandbox);
+        sandboxes.beforePause(this::dropIdleConnections);
+    }
+
+    /**
+     * Closes this proxy's idle keep-alive connections to a sandbox about to be paused. A CRIU checkpoint dumps and
+     * restores established TCP connections, but one nobody uses is better gone than carried through a restore (and
+     * a long pause); the next request opens a new one. Connections carrying a request (a stream) stay.
+     */
+    void dropIdleConnections(LiveSandbox sandbox) {
+        HttpClient client = getHttpClient();
+        if (client == null) return;
+        String host = sandbox.running().address().getHostAddress();
+        for (org.eclipse.jetty.client.Destination d : client.getDestinations()) {
+            if (!host.equals(d.getOrigin().getAddress().getHost())) continue;
+            // Taking an idle connection without creating one, then closing it, removes it from the pool.
+            for (int i = 0; i < client.getMaxConnectionsPerDestination(); i++) {
+                org.eclipse.jetty.client.Connection idle = d.getConnectionPool().acquire(false);
+                if (idle == null) break;
+                idle.close();
+            }
+        }
     }
 
     public SandboxProxy(SandboxRouter router, SandboxManager sandboxes) {
