@@ -12,12 +12,16 @@ import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** Pause, resume, connect, auto-pause and auto-resume of real crun sandboxes (cgroup freezer) through the API. */
+/**
+ * Pause, resume, connect, auto-pause and auto-resume of real crun sandboxes (cgroup freezer) through the API.
+ * {@link RuncPauseResumeTest} runs the same under runc, where a pause is a CRIU checkpoint: each asserts its own kind
+ * of pause in {@link #assertPausedKind}.
+ */
 class PauseResumeTest extends RealServerTest {
     static final String COUNTER = "i=0; while true; do i=$((i+1)); echo $i > /tmp/counter; sleep 0.1; done";
     /** Starts the counter loop in the background and returns its pid inside the sandbox. */
     String startCounter(String id) {
-        var r = real.runtime.crun.exec(id, List.of("sh", "-c", "nohup sh -c '" + COUNTER + "' >/dev/null 2>&1 & echo $!"));
+        var r = real.runtime.exec(id, List.of("sh", "-c", "nohup sh -c '" + COUNTER + "' >/dev/null 2>&1 & echo $!"));
         assertThat(r.ok()).as(r.output()).isTrue();
         return r.output().strip();
     }
@@ -36,6 +40,21 @@ class PauseResumeTest extends RealServerTest {
     void awaitAdvance(String id, long before) throws Exception {
         for (int i = 0; i < 300 && counter(id) <= before; i++) Thread.sleep(100);
         assertThat(counter(id)).isGreaterThan(before);
+    }
+
+    /**
+     * The pause is the runtime's own kind: under crun the cgroup freezer holds the sandbox's processes, frozen, with
+     * their memory.
+     */
+    void assertPausedKind(String id) throws Exception {
+        assertThat(Files.readString(Path.of("/sys/fs/cgroup/freezer/boxwood", id, "freezer.state")).strip())
+                .isEqualTo("FROZEN");
+        assertThat(real.runtime.oci.usage(id).memUsedBytes()).isPositive();
+    }
+
+    /** Pause and resume cycles through the v1 endpoints in the first test. */
+    int cycles() {
+        return 10;
     }
 
     String state(BoxwoodServer server, String key, String id) throws Exception {
@@ -62,6 +81,7 @@ class PauseResumeTest extends RealServerTest {
             assertThat(paused).extracting(n -> n.get("sandboxID").asText()).containsExactly(id);
             assertThat(paused.get(0).get("state").asText()).isEqualTo("paused");
             assertThat(json(real.call(server, "GET", "/v2/sandboxes?state=running", key, null), 200)).isEmpty();
+            assertPausedKind(id);
             // Frozen: the loop does not advance, and the router does not hand traffic to a frozen agent.
             long frozenAt = counter(id);
             Thread.sleep(600);
@@ -82,11 +102,11 @@ class PauseResumeTest extends RealServerTest {
             assertThat(read.statusCode()).isEqualTo(200);
             assertThat(read.body()).isEqualTo(content);
             awaitAdvance(id, counter(id));
-            assertThat(real.runtime.crun.exec(id, List.of("kill", "-0", pid)).ok()).isTrue();
+            assertThat(real.runtime.exec(id, List.of("kill", "-0", pid)).ok()).isTrue();
 
-            // Ten cycles through the v1 resume endpoint; resuming a running sandbox is a conflict.
+            // Cycles through the v1 resume endpoint; resuming a running sandbox is a conflict.
             assertThat(real.call(server, "POST", "/sandboxes/" + id + "/resume", key, "{}").statusCode()).isEqualTo(409);
-            for (int i = 0; i < 10; i++) {
+            for (int i = 0; i < cycles(); i++) {
                 json(real.call(server, "POST", "/sandboxes/" + id + "/pause", key, null), 204);
                 JsonNode resumed = json(real.call(server, "POST", "/sandboxes/" + id + "/resume", key, "{\"timeout\":60}"), 201);
                 assertThat(resumed.get("sandboxID").asText()).isEqualTo(id);
@@ -99,7 +119,7 @@ class PauseResumeTest extends RealServerTest {
             json(real.call(server, "DELETE", "/sandboxes/" + id, key, null), 204);
             assertThat(server.store().find(id).orElseThrow().status()).isEqualTo(SandboxRow.Status.KILLED);
             assertThat(server.sandboxes().awaitTeardowns(java.time.Duration.ofSeconds(60))).isTrue();
-            assertThat(real.runtime.crun.leftovers()).doesNotContain(id);
+            assertThat(real.runtime.oci.leftovers()).doesNotContain(id);
             assertThat(real.dataDir.resolve("sandboxes").resolve(id)).doesNotExist();
             assertThat(Path.of("/sys/fs/cgroup/freezer/boxwood", id)).doesNotExist();
 
@@ -162,6 +182,7 @@ class PauseResumeTest extends RealServerTest {
         }
         try (BoxwoodServer second = real.start(null)) {
             assertThat(state(second, key, id)).isEqualTo("paused");
+            assertPausedKind(id);
             Thread.sleep(300);
             assertThat(counter(id)).isEqualTo(frozenAt);
             json(real.call(second, "POST", "/v2/sandboxes/" + id + "/connect", key, "{}"), 201);
@@ -184,6 +205,7 @@ class PauseResumeTest extends RealServerTest {
             Instant deadline = Instant.now().plusSeconds(60);
             while (!state(server, key, id).equals("paused") && Instant.now().isBefore(deadline)) Thread.sleep(200);
             assertThat(state(server, key, id)).isEqualTo("paused");
+            assertPausedKind(id);
 
             // A request through the router resumes it transparently.
             HttpResponse<String> read = agent(server, id, "GET", "/files?path=/home/user/b.txt", token, null);
@@ -220,7 +242,7 @@ class PauseResumeTest extends RealServerTest {
             assertThat(server.store().find(id).orElseThrow().status()).isEqualTo(SandboxRow.Status.EXPIRED);
             // The host traces go in the background teardown that follows.
             assertThat(server.sandboxes().awaitTeardowns(java.time.Duration.ofSeconds(60))).isTrue();
-            assertThat(real.runtime.crun.leftovers()).doesNotContain(id);
+            assertThat(real.runtime.oci.leftovers()).doesNotContain(id);
         }
     }
 }

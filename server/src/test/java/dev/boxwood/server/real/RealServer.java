@@ -6,6 +6,9 @@ import dev.boxwood.server.BoxwoodServer;
 import dev.boxwood.server.Config;
 import dev.boxwood.server.runtime.CrunRuntime;
 import dev.boxwood.server.runtime.ForwardingRuntime;
+import dev.boxwood.server.runtime.HostCommand;
+import dev.boxwood.server.runtime.OciRuntime;
+import dev.boxwood.server.runtime.RuncRuntime;
 import dev.boxwood.server.runtime.RunningSandbox;
 import dev.boxwood.server.runtime.SandboxSpec;
 import java.io.IOException;
@@ -23,8 +26,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
 /**
- * Real crun sandboxes with the real agent, behind real Boxwood servers, in a data and run directory of their own.
- * Servers can be stopped and started again on the same directories to test restart recovery.
+ * Real sandboxes (crun unless a test asks for another OCI runtime) with the real agent, behind real Boxwood servers,
+ * in a data and run directory of their own. Servers can be stopped and started again on the same directories to test
+ * restart recovery.
  */
 final class RealServer {
     static final Path TEMPLATES = Path.of(Config.DEFAULT_DATA_DIR, "templates");
@@ -47,6 +51,11 @@ final class RealServer {
     }
 
     RealServer() {
+        this(CrunRuntime::new);
+    }
+
+    /** @param runtime makes the OCI runtime from this server's configuration (e.g. {@code RuncRuntime::new}) */
+    RealServer(java.util.function.Function<OciRuntime.Config, ? extends OciRuntime> runtime) {
         try {
             var open = PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x"));
             dataDir = Files.createTempDirectory("boxwood-api-test-", open);
@@ -56,7 +65,7 @@ final class RealServer {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        runtime = new ScopedRuntime(new CrunRuntime(new CrunRuntime.Config(dataDir, runDir,
+        this.runtime = new ScopedRuntime(runtime.apply(new OciRuntime.Config(dataDir, runDir,
                 Path.of(System.getProperty("java.home")), agentJar(), null, 512, true, Duration.ofSeconds(60))));
     }
 
@@ -98,27 +107,37 @@ final class RealServer {
     }
 
     /**
-     * The crun runtime, but blind to sandboxes it did not start: other Boxwood servers on this machine (other
+     * The OCI runtime, but blind to sandboxes it did not start: other Boxwood servers on this machine (other
      * tests, a developer's {@code boxwood serve}) must not have theirs destroyed by this test's restart recovery.
      */
     static final class ScopedRuntime extends ForwardingRuntime {
+        final OciRuntime oci;
+        /** The runtime as crun's, for the tests that only run on crun; null under another runtime. */
         final CrunRuntime crun;
         final Set<String> mine = ConcurrentHashMap.newKeySet();
 
-        ScopedRuntime(CrunRuntime crun) {
-            super(crun);
-            this.crun = crun;
+        ScopedRuntime(OciRuntime oci) {
+            super(oci);
+            this.oci = oci;
+            this.crun = oci instanceof CrunRuntime c ? c : null;
         }
 
         @Override
         public RunningSandbox start(SandboxSpec spec) {
             mine.add(spec.sandboxId());
-            return crun.start(spec);
+            return oci.start(spec);
         }
 
         @Override
         public List<String> leftovers() {
-            return crun.leftovers().stream().filter(mine::contains).toList();
+            return oci.leftovers().stream().filter(mine::contains).toList();
+        }
+
+        /** Runs a command in a running sandbox as its root, with whichever runtime's own exec. */
+        HostCommand.Result exec(String sandboxId, List<String> command) {
+            if (oci instanceof CrunRuntime c) return c.exec(sandboxId, command);
+            if (oci instanceof RuncRuntime r) return r.exec(sandboxId, command);
+            throw new UnsupportedOperationException("no exec for " + oci.getClass().getSimpleName());
         }
     }
 }

@@ -23,7 +23,12 @@ abstract class RealServerTest {
     @BeforeEach
     void startRealServer() {
         RealServer.assumeSandboxesWork();
-        real = new RealServer();
+        real = newRealServer();
+    }
+
+    /** The test's server directories and runtime (crun unless a subclass runs another). */
+    RealServer newRealServer() {
+        return new RealServer();
     }
 
     @AfterEach
