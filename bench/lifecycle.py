@@ -14,8 +14,8 @@ Needs root and the base template (with python3). Starts its own server on a scra
 import argparse, glob, json, os, platform, re, shutil, statistics, subprocess, sys, tempfile, time, urllib.error
 import urllib.request
 
-HOME = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DATA = "/var/lib/boxwood"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from server import DATA, HOME, Server, ServerDidNotStart, scratch_data_dir  # noqa: E402
 CRUN_ROOT = "/run/boxwood/crun"  # the crun runtime's own state dir
 RUNC_ROOT = "/run/boxwood/runc"
 # Allocates 200 MiB and keeps touching every page, so all of it is resident and in use when the freezer acts.
@@ -41,13 +41,6 @@ def timed(fn):
     t = time.perf_counter()
     fn()
     return (time.perf_counter() - t) * 1e3
-
-
-def free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def bare_container(rootfs, n):
@@ -252,33 +245,21 @@ def main():
     def serve(java_options=(), attempts=3):
         """A server of its own on a scratch data dir; returns it, the dir, and API and router call helpers. Tries
         again when bin/boxwood's build fails (another build in the same checkout replacing the jars meanwhile)."""
-        data = tempfile.mkdtemp(prefix="bw-bench-data-")
-        os.chmod(data, 0o755)
-        os.makedirs(os.path.join(data, "templates"))
-        os.symlink(os.path.join(DATA, "templates/base"), os.path.join(data, "templates/base"))
-        port = free_port()
-        server_log = open(os.path.join(data, "server.log"), "w+")
+        data = scratch_data_dir(templates=("base",), aot=False)
         env = dict(os.environ)
         if java_options:
             env["JAVA_TOOL_OPTIONS"] = " ".join([env.get("JAVA_TOOL_OPTIONS", ""), *java_options]).strip()
-        server = subprocess.Popen([os.path.join(HOME, "bin/boxwood"), "serve", "--port", str(port), "--data-dir",
-                                   data, "--pool", "none", "--runtime", args.runtime],
-                                  stdout=subprocess.PIPE, stderr=server_log, text=True, start_new_session=True,
-                                  env=env)
-        found = {}
-        for line in server.stdout:
-            if "=" in line:
-                k, v = line.strip().split("=", 1)
-                found[k] = v
-            if "Boxwood is ready" in line:
-                break
-        if "E2B_API_URL" not in found and attempts > 1:
+        try:
+            started = Server(data, "none", launcher=[os.path.join(HOME, "bin/boxwood")], log_name="server.log",
+                             args=("--runtime", args.runtime), env=env)
+        except ServerDidNotStart:
+            if attempts <= 1:
+                raise
             log("the server did not start; trying again")
-            server.wait()
             shutil.rmtree(data, ignore_errors=True)
             time.sleep(20)
             return serve(java_options, attempts - 1)
-        api, key = found["E2B_API_URL"], found["E2B_API_KEY"]
+        server, api, key = started.proc, started.api, started.key
 
         def call(method, path, body=None, want=None):
             req = urllib.request.Request(api + path, method=method,

@@ -4,7 +4,7 @@ kept in a file), and the percentile helpers. Imported by bench/run, bench/claim.
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from server import Server, scratch_data_dir, summary
 """
-import concurrent.futures, glob, json, os, shutil, signal, statistics, subprocess, sys, tempfile, time
+import concurrent.futures, glob, json, os, shutil, signal, statistics, subprocess, tempfile, time
 import urllib.error, urllib.request
 
 HOME = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -50,13 +50,18 @@ def scratch_data_dir(prefix="bw-bench-data-", templates=("base", "code-interpret
     return data
 
 
+class ServerDidNotStart(RuntimeError):
+    pass
+
+
 class Server:
     """`serve --port 0` on a data dir, until it prints "Boxwood is ready"; `env` holds the E2B_* lines it printed.
 
     By default the built jar runs directly (not bin/boxwood: a rebuild mid-run, sources edited meanwhile, would change
-    the agent under a later server and invalidate its start-up cache); `launcher` replaces `java ... -jar <jar>`."""
+    the agent under a later server and invalidate its start-up cache); `launcher` replaces `java ... -jar <jar>`.
+    Raises ServerDidNotStart, with the end of its log, when it exits before it is ready."""
 
-    def __init__(self, data, pool="none", jar=None, home=HOME, args=(), launcher=None, log_name=None):
+    def __init__(self, data, pool="none", jar=None, home=HOME, args=(), launcher=None, log_name=None, env=None):
         self.data = data
         self.log_path = os.path.join(data, log_name or f"server-{pool.replace(',', '_').replace('=', '')}.log")
         self.logf = open(self.log_path, "w+")
@@ -64,7 +69,8 @@ class Server:
                            f"-Dboxwood.home={home}", "-jar", jar or os.path.join(HOME, "cli/target/boxwood.jar")]
         self.proc = subprocess.Popen([*cmd, "serve", "--port", "0", "--data-dir", data, "--pool", pool,
                                       "--rate-limit", "0", *args],
-                                     stdout=subprocess.PIPE, stderr=self.logf, text=True, start_new_session=True)
+                                     stdout=subprocess.PIPE, stderr=self.logf, text=True, start_new_session=True,
+                                     env=env)
         self.pid = self.proc.pid
         self.env = {}
         for line in self.proc.stdout:
@@ -74,8 +80,12 @@ class Server:
             if "Boxwood is ready" in line:
                 break
         else:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            sys.exit("bench: the server did not start:\n" + self.text()[-3000:])
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
+            raise ServerDidNotStart("the server did not start:\n" + self.text()[-3000:])
         self.api, self.key = self.env["E2B_API_URL"], self.env["E2B_API_KEY"]
         self.host, port = self.api.split("//")[1].split(":")
         self.port = int(port)
