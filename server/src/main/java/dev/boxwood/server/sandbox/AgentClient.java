@@ -48,7 +48,14 @@ public final class AgentClient {
                 .build();
         try {
             for (int i = 0; i < WARM_UP_COMMANDS; i++) {
-                HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+                HttpResponse<String> response;
+                try {
+                    response = http.send(request, HttpResponse.BodyHandlers.ofString());
+                } catch (IOException e) {
+                    // the first command proves the agent works; the others only warm it (a loaded machine may time out)
+                    if (i > 0) return;
+                    throw e;
+                }
                 // the stream's end event of a command that ran and exited 0 says so (a failure is an error in the stream)
                 if (response.statusCode() != 200 || !response.body().contains("\"status\":\"exit status 0\"")) {
                     throw new SandboxError(SandboxError.Kind.FAILED, "the sandbox agent could not run a command (HTTP "
@@ -68,6 +75,7 @@ public final class AgentClient {
      * times as Jupyter's silent execute (no history, no execution count, no {@code _}): the agent's execute path and
      * the kernel's first execute (IPython compiles its machinery on the first cell) are paid before the claim, and the
      * client's first cell is still execution 1 of a fresh kernel. No interpreter (connection refused): nothing to do.
+     * Only a warm-up: a cell that fails or times out does not fail the sandbox (its readiness was checked before).
      */
     public void warmUpInterpreter(RunningSandbox sandbox, String accessToken) {
         HttpRequest request = HttpRequest.newBuilder(sandbox.uri(dev.boxwood.protocol.Ports.INTERPRETER).resolve("/execute"))
@@ -81,15 +89,11 @@ public final class AgentClient {
                 HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
                 if (response.statusCode() != 200 || !response.body().contains("\"end_of_execution\"")
                         || response.body().contains("\"type\":\"error\"")) {
-                    throw new SandboxError(SandboxError.Kind.FAILED, "the sandbox's code interpreter could not run a "
-                            + "cell (HTTP " + response.statusCode() + ")");
+                    return;
                 }
             }
-        } catch (java.net.ConnectException e) {
-            // no code interpreter in this template
         } catch (IOException e) {
-            throw new SandboxError(SandboxError.Kind.FAILED, "cannot reach the sandbox's code interpreter: "
-                    + e.getMessage(), e);
+            // refused: no code interpreter in this template; otherwise the claim's first cell pays what is left
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new SandboxError(SandboxError.Kind.FAILED, "interrupted while warming up the code interpreter", e);
