@@ -185,18 +185,24 @@ public final class RuncRuntime extends OciRuntime {
             }
             Path images = checkpointDir(sandboxId);
             long t0 = System.nanoTime();
-            try {
-                deleteTree(images); // a dump that failed half-way
-                Files.createDirectories(images);
-                Files.setAttribute(images, "unix:mode", 0700);
-            } catch (IOException e) {
-                throw new RuntimeFailure("sandbox " + sandboxId + ": cannot create its checkpoint directory: "
-                        + e.getMessage(), e);
+            HostCommand.Result dump;
+            for (int attempt = 1; ; attempt++) {
+                try {
+                    deleteTree(images); // a dump that failed half-way
+                    Files.createDirectories(images);
+                    Files.setAttribute(images, "unix:mode", 0700);
+                } catch (IOException e) {
+                    throw new RuntimeFailure("sandbox " + sandboxId + ": cannot create its checkpoint directory: "
+                            + e.getMessage(), e);
+                }
+                dump = HostCommand.runWithin(oci("checkpoint", "--image-path", images.toString(), "--work-path",
+                        images.toString(), "--tcp-established", "--file-locks", "--empty-ns", "network", sandboxId),
+                        3, TimeUnit.MINUTES);
+                // CRIU gives up when a task stays in uninterruptible sleep past its 10 s seize timeout (seen at load
+                // ~20: "Unseizable non-zombie … state D"); it leaves the sandbox running, so one more try is safe.
+                if (dump.ok() || attempt == 2 || !logSays(images.resolve("dump.log"), "Timeout reached")) break;
+                LOG.warn("sandbox {}: CRIU timed out seizing its tasks, checkpointing again", sandboxId);
             }
-            HostCommand.Result dump = HostCommand.runWithin(oci("checkpoint", "--image-path", images.toString(),
-                    "--work-path", images.toString(), "--tcp-established", "--file-locks", "--empty-ns", "network",
-                    sandboxId),
-                    3, TimeUnit.MINUTES);
             if (!dump.ok()) {
                 String why = dump.output().strip() + criuLogTail(images.resolve("dump.log"));
                 keepLog(images.resolve("dump.log"), sandboxDir(sandboxId).resolve("checkpoint-failed.log"));
@@ -411,6 +417,14 @@ public final class RuncRuntime extends OciRuntime {
             return "\n" + String.join("\n", shown);
         } catch (IOException e) {
             return "";
+        }
+    }
+
+    private static boolean logSays(Path log, String text) {
+        try {
+            return Files.isRegularFile(log) && Files.readString(log).contains(text);
+        } catch (IOException e) {
+            return false;
         }
     }
 
