@@ -44,12 +44,14 @@ public final class WarmPools implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(WarmPools.class);
     private static final Duration MAX_BACKOFF = Duration.ofMinutes(1);
     static final Duration CHECK_EVERY = Duration.ofSeconds(10);
-    /** cpu.shares while booting and waiting: 1/64 of a running sandbox's, yet not 2 (the floor), so a boot on a busy host still ends. */
-    static final int WAITING_WEIGHT = 16;
+    /**
+     * cpu.shares while booting and waiting: a quarter of a running sandbox's. At 16, boots next to a few busy sandboxes
+     * (load 20 on 2 cores) got under 1 % of a core and missed their 30 s health deadline. Idle scheduling (SCHED_IDLE,
+     * to yield to the server too) was tried and dropped: at that load pooled boots took 18-36 s instead of about 3.
+     */
+    static final int WAITING_WEIGHT = 256;
     /** cpu.shares from the claim on: what a cold-booted sandbox has. */
     static final int CLAIMED_WEIGHT = SandboxRuntime.NORMAL_CPU_WEIGHT;
-    /** How often a boot's new threads are put under the low weight's idle scheduling (most inherit it anyway). */
-    private static final Duration IDLE_EVERY = Duration.ofMillis(5);
     static final Duration PACE = Duration.ofMillis(200);
     private static final Duration HEALTH_TIMEOUT = Duration.ofSeconds(5);
     private final HttpClient health = HttpClient.newBuilder().connectTimeout(HEALTH_TIMEOUT)
@@ -163,7 +165,7 @@ public final class WarmPools implements AutoCloseable {
         }
         Pooled sandbox;
         // A pooled sandbox whose agent died while it waited (tini exits with it) is dropped, not handed out; so is one
-        // that cannot get its normal CPU weight back (it would run at 1/64 of what a cold one gets).
+        // that cannot get its normal CPU weight back (it would run at a quarter of what a cold one gets).
         while ((sandbox = pool.ready.pollFirst()) != null && !(sandbox.alive() && restoreWeight(sandbox))) {
             String dead = sandbox.sandbox().sandboxId();
             LOG.warn("pooled sandbox {} died while it waited, or lost its cgroup; destroying it", dead);
@@ -227,7 +229,8 @@ public final class WarmPools implements AutoCloseable {
                 RunningSandbox sandbox;
                 String accessToken;
                 try {
-                    sandbox = startYielding(new SandboxSpec(id, pool.template, cpus, memoryMB, diskMB));
+                    runtime.cpuWeight(id, WAITING_WEIGHT);
+                    sandbox = runtime.start(new SandboxSpec(id, pool.template, cpus, memoryMB, diskMB));
                     readiness.accept(sandbox);
                     accessToken = personalise.apply(sandbox);
                 } catch (RuntimeException e) {
@@ -253,36 +256,6 @@ public final class WarmPools implements AutoCloseable {
             pool.booting.decrementAndGet();
             workers.remove(Thread.currentThread());
             if (!closed) refill(pool);
-        }
-    }
-
-    /**
-     * Boots at the waiting weight. The sandbox's threads exist only once the runtime has created it, so the weight is
-     * applied again every {@link #IDLE_EVERY} until the boot returns: the first thread seen (the sandbox's init) passes
-     * its idle scheduling on to everything it starts.
-     */
-    private RunningSandbox startYielding(SandboxSpec spec) {
-        runtime.cpuWeight(spec.sandboxId(), WAITING_WEIGHT);
-        var booting = new java.util.concurrent.atomic.AtomicBoolean(true);
-        Thread idler = Thread.ofVirtual().name("boxwood-pool-idle-" + spec.sandboxId()).start(() -> {
-            try {
-                while (booting.get()) {
-                    runtime.cpuWeight(spec.sandboxId(), WAITING_WEIGHT);
-                    Thread.sleep(IDLE_EVERY);
-                }
-            } catch (InterruptedException | RuntimeException e) {
-                // the boot failed or ended; nothing left to yield
-            }
-        });
-        try {
-            return runtime.start(spec);
-        } finally {
-            booting.set(false);
-            try {
-                idler.join(); // no late weight change after the sandbox is handed out
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
         }
     }
 

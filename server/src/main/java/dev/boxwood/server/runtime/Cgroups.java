@@ -134,45 +134,6 @@ public final class Cgroups {
         }
     }
 
-    private static final int SCHED_OTHER = 0;
-    private static final int SCHED_IDLE = 5;
-    private static final java.lang.invoke.MethodHandle SCHED_SETSCHEDULER = java.lang.foreign.Linker.nativeLinker()
-            .downcallHandle(java.lang.foreign.Linker.nativeLinker().defaultLookup().find("sched_setscheduler").orElseThrow(),
-                    java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_INT,
-                            java.lang.foreign.ValueLayout.JAVA_INT, java.lang.foreign.ValueLayout.JAVA_INT,
-                            java.lang.foreign.ValueLayout.ADDRESS));
-
-    /**
-     * Puts every thread of the cgroup (its cpu hierarchy's {@code tasks}) under SCHED_IDLE, or back under SCHED_OTHER;
-     * threads they create later inherit it. Weight alone ranks a cgroup only among its sibling cgroups; a running
-     * SCHED_IDLE thread is preempted at once by any other thread that wakes, the server's included, and a core that
-     * runs only idle threads counts as free when a waking thread picks one. Returns how many threads it set.
-     */
-    public static int idleScheduling(String cgroupPath, boolean idle) {
-        String relative = cgroupPath.startsWith("/") ? cgroupPath.substring(1) : cgroupPath;
-        List<String> tasks;
-        try {
-            tasks = Files.readAllLines(ROOT.resolve("cpu").resolve(relative).resolve("tasks"));
-        } catch (IOException e) {
-            return 0; // not created yet, or gone
-        }
-        int set = 0;
-        try (var arena = java.lang.foreign.Arena.ofConfined()) {
-            var param = arena.allocate(java.lang.foreign.ValueLayout.JAVA_INT); // struct sched_param { 0 }
-            for (String task : tasks) {
-                if (task.isBlank()) continue;
-                try {
-                    int rc = (int) SCHED_SETSCHEDULER.invokeExact(Integer.parseInt(task.strip()),
-                            idle ? SCHED_IDLE : SCHED_OTHER, param);
-                    if (rc == 0) set++; // else the thread ended meanwhile
-                } catch (Throwable e) {
-                    throw new RuntimeFailure("cannot set the scheduling policy of thread " + task + ": " + e, null);
-                }
-            }
-        }
-        return set;
-    }
-
     /** Reads a single-number cgroup file, or -1 when absent. */
     public static long readLong(String controller, String cgroupPath, String file) {
         String relative = cgroupPath.startsWith("/") ? cgroupPath.substring(1) : cgroupPath;

@@ -451,7 +451,6 @@ public abstract sealed class OciRuntime implements SandboxRuntime permits CrunRu
     @Override
     public void cpuWeight(String sandboxId, int weight) {
         Cgroups.cpuShares(cgroupPath(sandboxId), weight);
-        Cgroups.idleScheduling(cgroupPath(sandboxId), weight < NORMAL_CPU_WEIGHT);
     }
 
     @Override

@@ -67,10 +67,9 @@ public interface SandboxRuntime {
     int NORMAL_CPU_WEIGHT = 1024;
 
     /**
-     * Sets the sandbox's share of contended cores next to the other sandboxes (cgroup v1 {@code cpu.shares}); below
-     * {@link #NORMAL_CPU_WEIGHT} its threads also run under idle scheduling, so that they yield to the host's too (the
-     * server's). Callable before {@link #start}, and during it: each call also covers the threads started since the
-     * last. Default: nothing (a runtime without cgroups of its own).
+     * Sets the sandbox's share of contended cores next to the other sandboxes (cgroup v1 {@code cpu.shares}). Callable
+     * before {@link #start}, so that a sandbox can boot at a low weight from its first instruction. Default: nothing (a
+     * runtime without cgroups of its own).
      */
     default void cpuWeight(String sandboxId, int weight) {
     }
