@@ -141,6 +141,10 @@ class SudoServiceTest {
         // the test JVM is root, so the policy lets it through; only the pid check stands in the way
         Process other = new ProcessBuilder("setpriv", "--reuid=" + USER, "--regid=" + USER, "--init-groups",
                 "sleep", "60").start();
+        // Until setpriv has exec'd sleep, the pid is still root's, the caller's own: wait for the switch.
+        Path comm = Path.of("/proc/" + other.pid() + "/comm");
+        for (int i = 0; i < 500 && !"sleep".equals(Files.readString(comm).strip()); i++) Thread.sleep(10);
+        assertThat(Files.readString(comm).strip()).isEqualTo("sleep");
         try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             ch.connect(UnixDomainSocketAddress.of(service.socket()));
             Channels.newOutputStream(ch).write(("{\"pid\":" + other.pid() + ",\"argv\":[\"id\"]}\n")
