@@ -338,8 +338,8 @@ def main():
          row("baseline: bare `crun resume`", results["bare_resume"], results["bare_resume"]),
          "",
          "The freezer neither copies nor writes memory: a pause only stops the tasks, and "
-         "a paused sandbox keeps its whole working set resident (memory-free pause would need a CRIU checkpoint, which this "
-         "host's crun lacks). The API adds an HTTP round trip, a `crun state` call, a wait for the freezer to settle "
+         "a paused sandbox keeps its whole working set resident (crun here has no CRIU support; for a memory-free pause by "
+         "CRIU checkpoint, run `serve --runtime runc`: next section). The API adds an HTTP round trip, a `crun state` call, a wait for the freezer to settle "
          "and a database write per step.",
          ""]
     section = "\n".join(L)
