@@ -1,5 +1,6 @@
 package dev.boxwood.server.network;
 
+import dev.boxwood.protocol.Ports;
 import dev.boxwood.server.runtime.HostCommand;
 import java.util.List;
 
@@ -183,7 +184,7 @@ public final class TrafficLimits {
      */
     private static void shape(NetworkAttachment net, int mbit, boolean fresh) {
         String host = net.hostAddress().getHostAddress() + "/32";
-        String agentPort = Integer.toString(dev.boxwood.protocol.Ports.AGENT);
+        String agentPort = Integer.toString(Ports.AGENT);
         String tcp = "match ip protocol 6 0xff";
         shapeEnd(List.of("tc"), net.hostInterface(), mbit, fresh,
                 tcp + " match ip src " + host + " match ip dport " + agentPort + " 0xffff");
@@ -193,7 +194,7 @@ public final class TrafficLimits {
     /** The u32 match, on the sandbox's {@code eth0}, of the agent's replies to the server (not shaped). */
     private static String insideExempt(NetworkAttachment net) {
         return "match ip protocol 6 0xff match ip dst " + net.hostAddress().getHostAddress()
-                + "/32 match ip sport " + dev.boxwood.protocol.Ports.AGENT + " 0xffff";
+                + "/32 match ip sport " + Ports.AGENT + " 0xffff";
     }
 
     /** One {@code tc -batch} per end: each tc process costs more than the kernel's work. */

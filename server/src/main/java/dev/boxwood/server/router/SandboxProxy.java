@@ -6,6 +6,8 @@ import dev.boxwood.server.sandbox.SandboxManager;
 import java.net.ConnectException;
 import java.net.URI;
 import java.util.Optional;
+import org.eclipse.jetty.client.Connection;
+import org.eclipse.jetty.client.Destination;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.http.HttpURI;
 import org.eclipse.jetty.proxy.ProxyHandler;
@@ -47,11 +49,11 @@ public final class SandboxProxy extends ProxyHandler {
         HttpClient client = getHttpClient();
         if (client == null) return;
         String host = sandbox.running().address().getHostAddress();
-        for (org.eclipse.jetty.client.Destination d : client.getDestinations()) {
+        for (Destination d : client.getDestinations()) {
             if (!host.equals(d.getOrigin().getAddress().getHost())) continue;
             // Taking an idle connection without creating one, then closing it, removes it from the pool.
             for (int i = 0; i < client.getMaxConnectionsPerDestination(); i++) {
-                org.eclipse.jetty.client.Connection idle = d.getConnectionPool().acquire(false);
+                Connection idle = d.getConnectionPool().acquire(false);
                 if (idle == null) break;
                 idle.close();
             }

@@ -19,8 +19,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -436,10 +438,9 @@ public final class SandboxManager implements AutoCloseable {
      * Told of every sandbox about to be paused, while nothing else can touch it: the router drops its idle keep-alive
      * connections into it, so that a checkpoint's restore does not have to bring them back.
      */
-    private final List<java.util.function.Consumer<LiveSandbox>> beforePause =
-            new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<Consumer<LiveSandbox>> beforePause = new CopyOnWriteArrayList<>();
 
-    public void beforePause(java.util.function.Consumer<LiveSandbox> step) {
+    public void beforePause(Consumer<LiveSandbox> step) {
         beforePause.add(step);
     }
 

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.locks.ReentrantLock;
 import org.flywaydb.core.Flyway;
 
 /**
@@ -29,7 +30,7 @@ public final class Database implements AutoCloseable {
      * quarter of a second. A caller waiting for this lock parks instead, and SQLite never sees two writers of this
      * process at once (busy_timeout stays for other processes, e.g. {@code keys} commands).
      */
-    private final java.util.concurrent.locks.ReentrantLock access = new java.util.concurrent.locks.ReentrantLock();
+    private final ReentrantLock access = new ReentrantLock();
 
     public Database(Path file) {
         try {
