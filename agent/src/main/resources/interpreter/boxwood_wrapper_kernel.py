@@ -1,11 +1,20 @@
-# A Jupyter kernel (ipykernel's Kernel base class) that runs cells in a long-lived child runtime: bash, node or
-# JShell. Boxwood ships it in the agent jar so those languages need no extra kernel package in a template.
+# A Jupyter kernel that runs cells in a long-lived child runtime: bash, node or JShell. Boxwood ships it in the agent
+# jar so those languages need no extra kernel package in a template.
+#
+# It speaks the Jupyter messaging protocol (5.3) itself, over pyzmq, instead of subclassing ipykernel's Kernel: that
+# base class imports IPython, tornado and debugpy, about 45 MB of private memory in every sandbox that has one of these
+# kernels running, for a kernel that only relays cells to its child. It serves what a client of a kernel needs:
+# kernel_info, execute (busy/idle, execute_input, stream, execute_result, error), interrupt (SIGINT or
+# interrupt_request), shutdown, the heartbeat, and empty answers to completion, inspection and history requests.
 #
 # Protocol with the child: one cell per request on the child's stdin; the child runs it, writes MARK to its stdout
 # and stderr (so all output of the cell has been read), then one JSON line on the status fd:
 #   {"status": "ok", "result": "<text or null>"} or {"status": "error", "ename", "evalue", "traceback": [...]}
 # The child is in its own process group; an interrupt (SIGINT to this kernel) is forwarded to that group.
 
+import datetime
+import hashlib
+import hmac
 import json
 import os
 import signal
@@ -13,9 +22,9 @@ import subprocess
 import sys
 import tempfile
 import threading
+import uuid
 
-from ipykernel.kernelapp import IPKernelApp
-from ipykernel.kernelbase import Kernel
+import zmq
 
 MARK = b"\x1eBWEND\x1e"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -95,7 +104,7 @@ class Child:
     def emit(self, name, data):
         if data:
             text = data.decode("utf-8", errors="replace")
-            self.kernel.send_response(self.kernel.iopub_socket, "stream", {"name": name, "text": text})
+            self.kernel.publish("stream", {"name": name, "text": text})
 
     def run(self, code):
         for event in self.ended.values():
@@ -119,34 +128,135 @@ class Child:
                     pass
         if not line:
             # The runtime is gone: so is this kernel, and the agent starts a new one.
-            self.kernel.send_response(self.kernel.iopub_socket, "stream",
-                                      {"name": "stderr", "text": "the %s runtime exited\n" % RUNTIME})
+            self.kernel.publish("stream", {"name": "stderr", "text": "the %s runtime exited\n" % RUNTIME})
             os._exit(1)
         for event in self.ended.values():
             event.wait(5)
         return json.loads(line)
 
 
-class BoxwoodKernel(Kernel):
-    implementation = "boxwood-" + RUNTIME
-    implementation_version = "1.0"
-    language = os.environ.get("BOXWOOD_LANGUAGE") or {"bash": "bash", "node": "javascript", "java": "java"}[RUNTIME]
-    language_version = ""
-    banner = "Boxwood " + RUNTIME + " kernel"
-    language_info = {
-        "name": language,
-        "mimetype": {"bash": "text/x-sh", "node": "application/javascript", "java": "text/x-java"}[RUNTIME],
-        "file_extension": {"bash": ".sh", "node": ".js", "java": ".jshell"}[RUNTIME],
-    }
+DELIMITER = b"<IDS|MSG>"
+LANGUAGE = os.environ.get("BOXWOOD_LANGUAGE") or {"bash": "bash", "node": "javascript", "java": "java"}[RUNTIME]
+LANGUAGE_INFO = {
+    "name": LANGUAGE,
+    "mimetype": {"bash": "text/x-sh", "node": "application/javascript", "java": "text/x-java"}[RUNTIME],
+    "file_extension": {"bash": ".sh", "node": ".js", "java": ".jshell"}[RUNTIME],
+}
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
+
+def now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+class BoxwoodKernel:
+    def __init__(self, connection):
+        self.session = uuid.uuid4().hex
+        self.key = connection.get("key", "").encode()
+        self.digest = {"hmac-sha256": hashlib.sha256}.get(connection.get("signature_scheme", "hmac-sha256"))
+        if self.key and self.digest is None:
+            raise SystemExit("unsupported signature scheme " + connection.get("signature_scheme"))
+        self.context = zmq.Context()
+        endpoint = "%s://%s:%%d" % (connection.get("transport", "tcp"), connection["ip"])
+        self.shell = self.bind(zmq.ROUTER, endpoint % connection["shell_port"])
+        self.control = self.bind(zmq.ROUTER, endpoint % connection["control_port"])
+        self.stdin = self.bind(zmq.ROUTER, endpoint % connection["stdin_port"])
+        self.iopub = self.bind(zmq.PUB, endpoint % connection["iopub_port"])
+        heartbeat = self.bind(zmq.REP, endpoint % connection["hb_port"])
+        threading.Thread(target=self.echo, args=(heartbeat,), daemon=True).start()
+        # The child's output pumps publish from their own threads: zmq sockets need one user at a time.
+        self.iopub_lock = threading.Lock()
+        self.parent = {}
+        self.execution_count = 0
         self.child = Child(self)
 
-    def do_execute(self, code, silent, store_history=True, user_expressions=None, allow_stdin=False):
+    def bind(self, kind, endpoint):
+        socket = self.context.socket(kind)
+        socket.linger = 1000
+        socket.bind(endpoint)
+        return socket
+
+    @staticmethod
+    def echo(socket):
+        while True:
+            socket.send(socket.recv())
+
+    def sign(self, parts):
+        if not self.key:
+            return b""
+        mac = hmac.new(self.key, digestmod=self.digest)
+        for part in parts:
+            mac.update(part)
+        return mac.hexdigest().encode()
+
+    def message(self, msg_type, content, parent):
+        header = {"msg_id": uuid.uuid4().hex, "session": self.session, "username": "kernel", "date": now(),
+                  "msg_type": msg_type, "version": "5.3"}
+        parts = [json.dumps(p).encode() for p in (header, parent, {}, content)]
+        return [DELIMITER, self.sign(parts)] + parts
+
+    def publish(self, msg_type, content, parent=None):
+        frames = self.message(msg_type, content, self.parent if parent is None else parent)
+        with self.iopub_lock:
+            self.iopub.send_multipart([("kernel.%s.%s" % (self.session, msg_type)).encode()] + frames)
+
+    def receive(self, socket):
+        frames = socket.recv_multipart()
+        at = frames.index(DELIMITER)
+        identities, signature, parts = frames[:at], frames[at + 1], frames[at + 2:at + 6]
+        if not hmac.compare_digest(signature, self.sign(parts)):
+            return identities, None  # not from whoever holds the key: ignored, as ipykernel does
+        header, parent, metadata, content = (json.loads(p) for p in parts)
+        return identities, {"header": header, "content": content}
+
+    def serve(self):
+        poller = zmq.Poller()
+        poller.register(self.control, zmq.POLLIN)
+        poller.register(self.shell, zmq.POLLIN)
+        while True:
+            try:
+                ready = dict(poller.poll())
+                # control first: a shutdown or interrupt must not wait behind queued cells
+                for socket in (self.control, self.shell):
+                    if socket in ready:
+                        identities, request = self.receive(socket)
+                        if request is not None:
+                            self.handle(socket, identities, request)
+            except KeyboardInterrupt:
+                continue  # SIGINT with no cell running: nothing to interrupt
+
+    def handle(self, socket, identities, request):
+        header = request["header"]
+        kind = header.get("msg_type", "")
+        self.parent = header
+        self.publish("status", {"execution_state": "busy"}, header)
+        try:
+            answer = getattr(self, "on_" + kind, None)
+            reply = answer(request["content"]) if answer else None
+            if reply is not None:
+                socket.send_multipart(identities + self.message(kind.replace("_request", "_reply"), reply, header))
+        finally:
+            self.publish("status", {"execution_state": "idle"}, header)
+        if kind == "shutdown_request":
+            self.shutdown()
+
+    def on_kernel_info_request(self, content):
+        return {"status": "ok", "protocol_version": "5.3", "implementation": "boxwood-" + RUNTIME,
+                "implementation_version": "1.0", "language_info": LANGUAGE_INFO,
+                "banner": "Boxwood " + RUNTIME + " kernel", "help_links": []}
+
+    def on_execute_request(self, content):
+        code = content.get("code", "")
+        silent = bool(content.get("silent", False))
+        if not silent:
+            self.execution_count += 1
+            self.publish("execute_input", {"code": code, "execution_count": self.execution_count})
+        ok = {"status": "ok", "execution_count": self.execution_count, "payload": [], "user_expressions": {}}
         if not code.strip():
-            return {"status": "ok", "execution_count": self.execution_count, "payload": [], "user_expressions": {}}
-        outcome = self.child.run(code)
+            return ok
+        try:
+            outcome = self.child.run(code)
+        except KeyboardInterrupt:
+            outcome = {"status": "error", "ename": "KeyboardInterrupt", "evalue": "", "traceback": []}
         if outcome.get("status") == "ok" and outcome.get("exit_code", 0) != 0:
             outcome = {"status": "error", "ename": "ExitCodeError",
                        "evalue": "the last command exited with code %d" % outcome["exit_code"], "traceback": []}
@@ -154,14 +264,56 @@ class BoxwoodKernel(Kernel):
             error = {"ename": outcome.get("ename", "Error"), "evalue": outcome.get("evalue", ""),
                      "traceback": outcome.get("traceback") or []}
             if not silent:
-                self.send_response(self.iopub_socket, "error", error)
+                self.publish("error", error)
             return dict(status="error", execution_count=self.execution_count, **error)
         result = outcome.get("result")
         if result is not None and not silent:
-            self.send_response(self.iopub_socket, "execute_result", {
-                "execution_count": self.execution_count, "data": {"text/plain": result}, "metadata": {}})
-        return {"status": "ok", "execution_count": self.execution_count, "payload": [], "user_expressions": {}}
+            self.publish("execute_result", {"execution_count": self.execution_count,
+                                            "data": {"text/plain": result}, "metadata": {}})
+        return ok
+
+    def on_interrupt_request(self, content):
+        try:
+            os.killpg(self.child.proc.pid, signal.SIGINT)
+        except ProcessLookupError:
+            pass
+        return {"status": "ok"}
+
+    def on_shutdown_request(self, content):
+        return {"status": "ok", "restart": bool(content.get("restart", False))}
+
+    def on_is_complete_request(self, content):
+        return {"status": "unknown"}
+
+    def on_complete_request(self, content):
+        cursor = content.get("cursor_pos", 0)
+        return {"status": "ok", "matches": [], "cursor_start": cursor, "cursor_end": cursor, "metadata": {}}
+
+    def on_inspect_request(self, content):
+        return {"status": "ok", "found": False, "data": {}, "metadata": {}}
+
+    def on_history_request(self, content):
+        return {"status": "ok", "history": []}
+
+    def on_comm_info_request(self, content):
+        return {"status": "ok", "comms": {}}
+
+    def shutdown(self):
+        try:
+            os.killpg(self.child.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os._exit(0)
+
+
+def main():
+    args = sys.argv[1:]
+    if "-f" not in args:
+        raise SystemExit("usage: boxwood_wrapper_kernel.py -f <connection file>")
+    with open(args[args.index("-f") + 1]) as f:
+        connection = json.load(f)
+    BoxwoodKernel(connection).serve()
 
 
 if __name__ == "__main__":
-    IPKernelApp.launch_instance(kernel_class=BoxwoodKernel)
+    main()

@@ -238,10 +238,30 @@ public final class Interpreter implements AutoCloseable {
         Map<String, String> env = new LinkedHashMap<>(config.kernelEnv());
         if (config.sandboxEnv() != null) env.putAll(config.sandboxEnv().apply(null));
         try {
-            return Kernel.start(spec, config.runDir(), cwd, env, extra, config.kernelStartup());
+            return Kernel.start(withoutDebugger(spec), config.runDir(), cwd, env, extra, config.kernelStartup());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * ipykernel's launcher, but with ipykernel's debugger left out: importing debugpy costs every Python kernel about
+     * 11 MB of private memory and start-up CPU, for the Jupyter debug protocol that neither E2B's API nor its SDKs
+     * use. The blocked import only makes ipykernel decide it has no debugger; the entry is dropped again before the
+     * kernel runs, so user code can still {@code import debugpy}. {@code sys.path[0]} becomes the kernel's
+     * directory, as {@code python -m} would make it.
+     */
+    static KernelSpec withoutDebugger(KernelSpec spec) {
+        List<String> argv = spec.argv();
+        int at = argv.indexOf("ipykernel_launcher");
+        if (at < 1 || !argv.get(at - 1).equals("-m")) return spec;
+        List<String> launcher = new ArrayList<>(argv.subList(0, at - 1));
+        launcher.add("-c");
+        launcher.add("import os, sys; sys.path[0] = os.getcwd(); sys.modules['debugpy'] = None; "
+                + "from ipykernel import kernelapp; del sys.modules['debugpy']; kernelapp.launch_new_instance()");
+        launcher.addAll(argv.subList(at + 1, argv.size()));
+        return new KernelSpec(spec.name(), spec.displayName(), spec.language(), List.copyOf(launcher), spec.env(),
+                spec.interruptMode());
     }
 
     public synchronized List<ContextInfo> listContexts() {

@@ -87,6 +87,18 @@ class BuiltInKernelsTest {
     }
 
     @Test
+    void wrapperKernelIsNotAnIpythonKernel() throws Exception {
+        // The bash runtime's parent is the wrapper kernel. Built on ipykernel it held ~70 MB resident (IPython,
+        // tornado, debugpy) in every sandbox running one of these languages; on bare pyzmq it holds ~20 MB.
+        Assumptions.assumeTrue(has("bash"));
+        String status = text(run("bash", "tr '\\0' ' ' < /proc/$PPID/cmdline; echo; grep VmRSS /proc/$PPID/status"),
+                "stdout");
+        assertThat(status).contains("boxwood_wrapper_kernel.py");
+        long rssKb = Long.parseLong(status.replaceAll("(?s).*VmRSS:\\s*(\\d+) kB.*", "$1"));
+        assertThat(rssKb).as(status).isLessThan(40_000);
+    }
+
+    @Test
     void javascriptKeepsStateAwaitsAndThrows() throws Exception {
         Assumptions.assumeTrue(has("javascript"));
         List<JsonNode> first = run("js", "const base = 40;\nconsole.log('logged');\nbase + 2");

@@ -35,6 +35,16 @@ class CodeInterpreterTest extends SandboxPerClass {
     }
 
     @Test
+    void pythonKernelRunsWithoutIpykernelsDebuggerButUserCodeCanImportIt() {
+        // The template has debugpy; the agent starts ipykernel with the debugger left out (memory), and user code
+        // must still be able to import it.
+        assertThat(sandbox.runCode("import sys; ('IPython' in sys.modules, 'debugpy' in sys.modules)").text())
+                .isEqualTo("(True, False)");
+        assertThat(sandbox.runCode("import debugpy; debugpy.__name__").text()).isEqualTo("debugpy");
+        assertThat(sandbox.runCode("import os, sys; sys.path[0] == os.getcwd()").text()).isEqualTo("True");
+    }
+
+    @Test
     void outputStreamsToCallbacksAndLogs() {
         List<String> out = new CopyOnWriteArrayList<>();
         List<String> err = new CopyOnWriteArrayList<>();
