@@ -12,9 +12,9 @@
  *
  * <h2>Kernels</h2>
  * Installed kernelspecs (python3 from python3-ipykernel, ir from r-cran-irkernel, ...) plus Boxwood's own bash,
- * javascript, typescript (with Debian's node-typescript or the npm package) and java (JShell) kernels: one
- * ipykernel-based wrapper ({@code boxwood_wrapper_kernel.py}) driving the runtime. Python kernels load
- * {@code boxwood_startup.py}, which adds
+ * javascript, typescript (with Debian's node-typescript or the npm package) and java (JShell) kernels: one small
+ * Python kernel on pyzmq ({@code boxwood_wrapper_kernel.py}, no IPython) driving the runtime. Python kernels start
+ * without ipykernel's debugger (memory) and load {@code boxwood_startup.py}, which adds
  * the {@code e2b/chart} (matplotlib) and {@code e2b/data} (pandas) display formats. Kernels run as the agent's user
  * (root in a sandbox, as in E2B), in the context's cwd (default {@code /home/user}), with a clean environment plus
  * the sandbox-wide env vars (read from the agent's {@code /envs} with the caller's token) and per-execution ones
