@@ -4,8 +4,8 @@
 # It speaks the Jupyter messaging protocol (5.3) itself, over pyzmq, instead of subclassing ipykernel's Kernel: that
 # base class imports IPython, tornado and debugpy, about 45 MB of private memory in every sandbox that has one of these
 # kernels running, for a kernel that only relays cells to its child. It serves what a client of a kernel needs:
-# kernel_info, execute (busy/idle, execute_input, stream, execute_result, error), interrupt (SIGINT or
-# interrupt_request), shutdown, the heartbeat, and empty answers to completion, inspection and history requests.
+# kernel_info, execute (busy/idle, execute_input, stream, execute_result, error), interrupt (SIGINT, as its kernelspec
+# says), shutdown, the heartbeat, and empty answers to completion, inspection and history requests.
 #
 # Protocol with the child: one cell per request on the child's stdin; the child runs it, writes MARK to its stdout
 # and stderr (so all output of the cell has been read), then one JSON line on the status fd:
@@ -71,6 +71,14 @@ class Child:
         if RUNTIME == "bash":
             self.send(BASH_PRELUDE.encode())
         self.cell_dir = tempfile.mkdtemp(prefix="boxwood-cells-")
+        self.running = False
+
+    def interrupt(self):
+        if self.running:
+            try:
+                os.killpg(self.proc.pid, signal.SIGINT)
+            except ProcessLookupError:
+                pass
 
     def send(self, data):
         self.proc.stdin.write(data)
@@ -109,6 +117,7 @@ class Child:
     def run(self, code):
         for event in self.ended.values():
             event.clear()
+        self.running = True  # before the cell goes out: an interrupt from then on is for it
         if RUNTIME == "bash":
             path = os.path.join(self.cell_dir, "cell.sh")
             with open(path, "w") as f:
@@ -117,15 +126,10 @@ class Child:
             self.send(("__bw_run " + path + "\n").encode())
         else:
             self.send((json.dumps({"code": code}) + "\n").encode())
-        while True:
-            try:
-                line = self.status.readline()
-                break
-            except KeyboardInterrupt:
-                try:
-                    os.killpg(self.proc.pid, signal.SIGINT)
-                except ProcessLookupError:
-                    pass
+        try:
+            line = self.status.readline()  # a SIGINT meanwhile goes to the child (interrupt), then this read resumes
+        finally:
+            self.running = False
         if not line:
             # The runtime is gone: so is this kernel, and the agent starts a new one.
             self.kernel.publish("stream", {"name": "stderr", "text": "the %s runtime exited\n" % RUNTIME})
@@ -168,6 +172,9 @@ class BoxwoodKernel:
         self.parent = {}
         self.execution_count = 0
         self.child = Child(self)
+        # An interrupt is for the running cell: forwarded to the child's process group, never raised in this
+        # process (where it could cut a reply in half); with no cell running there is nothing to interrupt.
+        signal.signal(signal.SIGINT, lambda signum, frame: self.child.interrupt())
 
     def bind(self, kind, endpoint):
         socket = self.context.socket(kind)
@@ -213,16 +220,13 @@ class BoxwoodKernel:
         poller.register(self.control, zmq.POLLIN)
         poller.register(self.shell, zmq.POLLIN)
         while True:
-            try:
-                ready = dict(poller.poll())
-                # control first: a shutdown or interrupt must not wait behind queued cells
-                for socket in (self.control, self.shell):
-                    if socket in ready:
-                        identities, request = self.receive(socket)
-                        if request is not None:
-                            self.handle(socket, identities, request)
-            except KeyboardInterrupt:
-                continue  # SIGINT with no cell running: nothing to interrupt
+            ready = dict(poller.poll())
+            # control first: a shutdown or interrupt must not wait behind queued cells
+            for socket in (self.control, self.shell):
+                if socket in ready:
+                    identities, request = self.receive(socket)
+                    if request is not None:
+                        self.handle(socket, identities, request)
 
     def handle(self, socket, identities, request):
         header = request["header"]
@@ -253,10 +257,7 @@ class BoxwoodKernel:
         ok = {"status": "ok", "execution_count": self.execution_count, "payload": [], "user_expressions": {}}
         if not code.strip():
             return ok
-        try:
-            outcome = self.child.run(code)
-        except KeyboardInterrupt:
-            outcome = {"status": "error", "ename": "KeyboardInterrupt", "evalue": "", "traceback": []}
+        outcome = self.child.run(code)
         if outcome.get("status") == "ok" and outcome.get("exit_code", 0) != 0:
             outcome = {"status": "error", "ename": "ExitCodeError",
                        "evalue": "the last command exited with code %d" % outcome["exit_code"], "traceback": []}
@@ -273,10 +274,7 @@ class BoxwoodKernel:
         return ok
 
     def on_interrupt_request(self, content):
-        try:
-            os.killpg(self.child.proc.pid, signal.SIGINT)
-        except ProcessLookupError:
-            pass
+        self.child.interrupt()
         return {"status": "ok"}
 
     def on_shutdown_request(self, content):
