@@ -50,16 +50,25 @@ public final class Agent implements AutoCloseable {
         // first, so its port is open by the time the server sees this agent healthy and hands the sandbox out.
         dev.boxwood.agent.interpreter.InterpreterServer.startIfAvailable(Integer.parseInt(port));
         // <<< code interpreter hook
-        // >>> sudo hook: /usr/local/bin/sudo asks the agent over /run/boxwood-sudo.sock (setuid is inert under NNP)
-        dev.boxwood.agent.sudo.SudoService.startIfRoot();
-        // <<< sudo hook
         Agent agent = start(host, Integer.parseInt(port), initToken == null || initToken.isEmpty() ? null : initToken);
         startTimerThreads();
-        // start-up time as the benchmarks define it: from the JVM's process start to a listening /health
-        ProcessHandle.current().info().startInstant().ifPresent(t -> LoggerFactory.getLogger(Agent.class).info(
-                "listening on {}:{} {} ms after JVM start", host, agent.port(),
-                java.time.Duration.between(t, java.time.Instant.now()).toMillis()));
+        logListening(host, agent.port());
+        // >>> sudo hook: /usr/local/bin/sudo asks the agent over /run/boxwood-sudo.sock (setuid is inert under NNP).
+        // Started once /health answers: binding a Unix socket initialises the JDK's whole security-provider framework
+        // (UnixDomainSockets seeds a SecureRandom), ~50-150 ms of CPU a cold create need not wait for; a sudo run
+        // that comes sooner waits for the socket (templates/base/sudo).
+        dev.boxwood.agent.sudo.SudoService.startIfRoot();
+        // <<< sudo hook
         agent.server.join();
+    }
+
+    /** Start-up time as the benchmarks define it: from the JVM's process start to a listening /health. */
+    public static void logListening(String host, int port) {
+        // The process start time has a resolution of a clock tick but is relative to the boot time, which the kernel
+        // reports in whole seconds: the figure can be off by up to a second (compare runs, not single values).
+        ProcessHandle.current().info().startInstant().ifPresent(t -> LoggerFactory.getLogger(Agent.class).info(
+                "listening on {}:{} {} ms after JVM start", host, port,
+                java.time.Duration.between(t, java.time.Instant.now()).toMillis()));
     }
 
     /**
@@ -85,7 +94,7 @@ public final class Agent implements AutoCloseable {
      * otherwise started on first use, and a fork bomb that holds every pid of the sandbox at that moment makes the
      * start fail for good: every later timed wait, and the streams waiting on them, would hang (HostileWorkloadTest).
      */
-    static void startTimerThreads() throws InterruptedException {
+    public static void startTimerThreads() throws InterruptedException {
         Thread.ofVirtual().start(() -> {
             try {
                 Thread.sleep(1);

@@ -32,6 +32,9 @@ public final class Training {
         InterpreterServer interpreter = null;
         try (Agent agent = Agent.start("127.0.0.1", 0, "train")) {
             int port = agent.port();
+            // what Agent.main runs next, so that its lambdas are linked in the cache rather than spun at every start
+            Agent.startTimerThreads();
+            Agent.logListening("127.0.0.1", port);
             // Like Agent.main; the interpreter binds its own port, which in the throwaway sandbox is free.
             interpreter = InterpreterServer.startIfAvailable(port);
             if (System.getenv("BOXWOOD_INIT_TOKEN") != null) {

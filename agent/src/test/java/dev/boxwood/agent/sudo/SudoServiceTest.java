@@ -84,6 +84,27 @@ class SudoServiceTest {
         assertThat(r.err).isEqualTo("to-stderr\n");
     }
 
+    /**
+     * The agent binds the socket only after it answers /health, so a sudo run right after a cold create can come
+     * first: the client waits for the socket instead of failing.
+     */
+    @Test
+    void clientWaitsForASocketThatIsNotThereYet() throws Exception {
+        Path late = dir.resolve("late/sudo.sock");
+        Process p = start(USER, List.of("env", "BOXWOOD_SUDO_SOCKET=" + late, "BOXWOOD_SUDO_WAIT=60",
+                "/usr/bin/python3", client.toString(), "whoami"));
+        p.getOutputStream().close();
+        Thread.sleep(1_000); // the client is (most likely) polling for the socket by now
+        assertThat(p.isAlive()).isTrue();
+        Accounts accounts = new Accounts();
+        try (SudoService lateService = SudoService.start(late, accounts, new SudoPolicy(accounts,
+                List.of(dir.resolve("sudoers.d"))))) {
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("root\n");
+            assertThat(p.exitValue()).isZero();
+        }
+    }
+
     @Test
     void dashUserRunsAsThatUser() throws Exception {
         Result r = sudo(USER, "", "-u", "nobody", "sh", "-c", "id -un; echo $HOME");
