@@ -14,6 +14,8 @@ import dev.boxwood.protocol.Ports;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicLong;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
@@ -127,6 +129,12 @@ public final class Agent implements AutoCloseable {
 
         VirtualThreadPool pool = new VirtualThreadPool();
         pool.setName("agent");
+        // The executor Jetty would build (threads agent0, agent1, ...), built here: Jetty's VirtualThreads helper
+        // builds it by reflection, and the JDK's counting name factory by string-concatenation bootstraps; both spin
+        // method-handle classes at every start that the AOT cache does not hold. Plain calls and a lambda it does.
+        AtomicLong threads = new AtomicLong();
+        pool.setVirtualThreadsExecutor(Executors.newThreadPerTaskExecutor(task -> Thread.ofVirtual()
+                .name("agent".concat(Long.toString(threads.getAndIncrement()))).unstarted(task)));
         Server server = new Server(pool);
         HttpConfiguration http = new HttpConfiguration();
         http.setSendServerVersion(false);
