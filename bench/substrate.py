@@ -130,8 +130,8 @@ def main():
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(30)
     log.seek(0)
-    steps = {k: [] for k in ("total", "disk", "crun create", "network", "start to healthy")}
-    for m in re.finditer(r"up in (\d+) ms \(disk (\d+), crun create (\d+), network (\d+), start to healthy (\d+)\)", log.read()):
+    steps = {k: [] for k in ("total", "disk", "crun run", "network", "start to healthy")}
+    for m in re.finditer(r"up in (\d+) ms \(disk (\d+), crun (?:create|run) (\d+), network (\d+), start to healthy (\d+)\)", log.read()):
         for k, v in zip(steps, m.groups()):
             steps[k].append(float(v))
     for k in steps:

@@ -13,9 +13,9 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Sandboxes as OCI containers run by {@code crun}: create (namespaces, cgroups, seccomp set up, process waiting),
- * attach the network to the created namespace while {@code crun start} runs, then wait until the agent answers
- * {@code GET /health}. Only crun runs the agent from its ahead-of-time start-up cache, halts a sandbox by syscalls
+ * Sandboxes as OCI containers run by {@code crun}: {@code crun run --detach} (namespaces, cgroups, seccomp set up,
+ * the agent's JVM starting), attach the network to the new namespace while that JVM starts, then wait until the agent
+ * answers {@code GET /health}. Only crun runs the agent from its ahead-of-time start-up cache, halts a sandbox by syscalls
  * ({@link SandboxHalt}) and waits for the v1 freezer on pause.
  */
 public final class CrunRuntime extends OciRuntime {
@@ -75,6 +75,15 @@ public final class CrunRuntime extends OciRuntime {
     }
 
     /**
+     * One {@code crun run --detach} instead of {@code create} then {@code start}: one exec of crun fewer per boot
+     * (each is ~10 ms of CPU here), as the network is wired while the agent's JVM starts anyway.
+     */
+    @Override
+    List<String> createVerb() {
+        return List.of("run", "--detach");
+    }
+
+    /**
      * The network is wired up while the agent's JVM starts (the agent only listens until the server has seen it
      * healthy and sent /init, and the firewall drops all the sandbox sends until the set-up is complete).
      */
@@ -82,10 +91,9 @@ public final class CrunRuntime extends OciRuntime {
     RunningSandbox launch(Created c) throws IOException {
         String id = c.id();
         long pid = c.pid();
+        long tStart = System.nanoTime();
         SandboxNetwork.Attaching attaching = network.attachInBackground(id, pid);
         try {
-            HostCommand.check(oci("start", id));
-            long tStart = System.nanoTime();
             NetworkAttachment net = attaching.linked();
             long tNet = Math.max(tStart, System.nanoTime());
             RunningSandbox running = new RunningSandbox(id, net.sandboxAddress(), pid, c.initToken());
@@ -96,7 +104,7 @@ public final class CrunRuntime extends OciRuntime {
             attaching.completed();
             long tDone = System.nanoTime();
             if (c.training() == null) {
-                LOG.info("sandbox {} up in {} ms (disk {}, crun create {}, network {}, start to healthy {}); network"
+                LOG.info("sandbox {} up in {} ms (disk {}, crun run {}, network {}, start to healthy {}); network"
                         + " set-up {} ms, overlapping the start", id, ms(tDone - c.t0()), ms(c.tDisk() - c.t0()),
                         ms(tStart - c.tDisk()), ms(tNet - tStart + tDone - tUp), ms(tUp - tNet),
                         ms(attaching.setUpNanos()));

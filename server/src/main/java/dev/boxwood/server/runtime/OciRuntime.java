@@ -259,11 +259,20 @@ public abstract sealed class OciRuntime implements SandboxRuntime permits CrunRu
 
         // create returns once the init process exists; the container inherits the binary's stdio, so that must be a
         // file (a pipe would keep our reader waiting for the sandbox's lifetime): the console log.
-        if (runLogged(disk, "create", "--bundle", dir.toString(), "--pid-file", dir.resolve("pid").toString(), id)
-                != 0) {
-            throw new RuntimeFailure(binary + " create failed: " + tail(disk.log()));
+        List<String> make = new ArrayList<>(createVerb());
+        make.addAll(List.of("--bundle", dir.toString(), "--pid-file", dir.resolve("pid").toString(), id));
+        if (runLogged(disk, make.toArray(String[]::new)) != 0) {
+            throw new RuntimeFailure(binary + " " + make.getFirst() + " failed: " + tail(disk.log()));
         }
         return launch(new Created(id, dir, disk, initToken, wired, training, t0, tDisk, tPrepared));
+    }
+
+    /**
+     * The binary's command that makes the container: {@code create}, and {@link #launch} starts it once the network
+     * is wired; a runtime that wires the network while the sandbox starts makes and starts it in one go instead.
+     */
+    List<String> createVerb() {
+        return List.of("create");
     }
 
     /** A sandbox past {@code create}, with when its boot began, its disk was ready and its bundle written. */
