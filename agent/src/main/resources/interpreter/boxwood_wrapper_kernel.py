@@ -208,11 +208,14 @@ class BoxwoodKernel:
 
     def receive(self, socket):
         frames = socket.recv_multipart()
-        at = frames.index(DELIMITER)
-        identities, signature, parts = frames[:at], frames[at + 1], frames[at + 2:at + 6]
-        if not hmac.compare_digest(signature, self.sign(parts)):
-            return identities, None  # not from whoever holds the key: ignored, as ipykernel does
-        header, parent, metadata, content = (json.loads(p) for p in parts)
+        try:
+            at = frames.index(DELIMITER)
+            identities, signature, parts = frames[:at], frames[at + 1], frames[at + 2:at + 6]
+            if len(parts) < 4 or not hmac.compare_digest(signature, self.sign(parts)):
+                return identities, None  # not from whoever holds the key: ignored, as ipykernel does
+            header, parent, metadata, content = (json.loads(p) for p in parts)
+        except (ValueError, IndexError):
+            return [], None  # not a Jupyter message at all: ignored, the kernel serves on
         return identities, {"header": header, "content": content}
 
     def serve(self):
