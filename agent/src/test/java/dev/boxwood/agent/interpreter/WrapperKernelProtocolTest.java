@@ -4,15 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.boxwood.agent.interpreter.jupyter.ConnectionInfo;
 import dev.boxwood.agent.interpreter.jupyter.KernelSpecs;
 import dev.boxwood.agent.interpreter.jupyter.MessageSigner;
 import java.io.InputStream;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -32,7 +31,6 @@ import org.zeromq.ZMsg;
  */
 class WrapperKernelProtocolTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final String KEY = "test-key";
 
     @TempDir
     Path tmp;
@@ -41,7 +39,7 @@ class WrapperKernelProtocolTest {
     private ZContext zmq;
     private ZMQ.Socket shell;
     private ZMQ.Socket iopub;
-    private final MessageSigner signer = new MessageSigner(KEY);
+    private MessageSigner signer;
 
     @BeforeEach
     void start() throws Exception {
@@ -50,15 +48,10 @@ class WrapperKernelProtocolTest {
         try (InputStream in = getClass().getResourceAsStream("/interpreter/boxwood_wrapper_kernel.py")) {
             Files.copy(in, script);
         }
-        Map<String, Object> connection = new LinkedHashMap<>(Map.of("ip", "127.0.0.1", "transport", "tcp", "key", KEY,
-                "signature_scheme", "hmac-sha256"));
-        for (String port : List.of("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")) {
-            try (ServerSocket free = new ServerSocket(0)) {
-                connection.put(port, free.getLocalPort());
-            }
-        }
+        ConnectionInfo connection = ConnectionInfo.allocate("boxwood-bash");
         Path file = tmp.resolve("connection.json");
-        JSON.writeValue(file.toFile(), connection);
+        connection.write(file);
+        signer = new MessageSigner(connection.key());
         // the python the agent would run the wrapper with: the one of the python3 kernelspec
         String python = KernelSpecs.discover(KernelSpecs.searchPath()).get("python3").argv().getFirst();
         ProcessBuilder builder = new ProcessBuilder(python, script.toString(), "-f", file.toString())
@@ -67,10 +60,10 @@ class WrapperKernelProtocolTest {
         kernel = builder.start();
         zmq = new ZContext();
         shell = zmq.createSocket(SocketType.DEALER);
-        shell.connect("tcp://127.0.0.1:" + connection.get("shell_port"));
+        shell.connect(connection.endpoint(connection.shellPort()));
         iopub = zmq.createSocket(SocketType.SUB);
         iopub.subscribe(ZMQ.SUBSCRIPTION_ALL);
-        iopub.connect("tcp://127.0.0.1:" + connection.get("iopub_port"));
+        iopub.connect(connection.endpoint(connection.iopubPort()));
     }
 
     @AfterEach
