@@ -80,8 +80,8 @@ public final class Interpreter implements AutoCloseable {
 
     /**
      * Kernelspecs for Boxwood's own bash, JavaScript (node) and Java (JShell) kernels: one Python wrapper kernel
-     * (it needs pyzmq, which comes with ipykernel: hence the python3 spec) driving a runtime found on this machine. Installed kernelspecs
-     * of the same name win, as these directories come last.
+     * (it needs pyzmq, which comes with ipykernel: hence the python3 spec) driving a runtime found on this machine.
+     * Installed kernelspecs of the same name win, as these directories come last.
      */
     private Path builtInKernels(KernelSpec python) throws IOException {
         Path dir = config.runDir().resolve("kernels");

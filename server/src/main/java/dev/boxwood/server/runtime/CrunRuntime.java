@@ -15,8 +15,8 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Sandboxes as OCI containers run by {@code crun}: {@code crun run --detach} (namespaces, cgroups, seccomp set up,
  * the agent's JVM starting), attach the network to the new namespace while that JVM starts, then wait until the agent
- * answers {@code GET /health}. Only crun runs the agent from its ahead-of-time start-up cache, halts a sandbox by syscalls
- * ({@link SandboxHalt}) and waits for the v1 freezer on pause.
+ * answers {@code GET /health}. Only crun runs the agent from its ahead-of-time start-up cache, halts a sandbox by
+ * syscalls ({@link SandboxHalt}) and waits for the v1 freezer on pause.
  */
 public final class CrunRuntime extends OciRuntime {
 
