@@ -57,9 +57,12 @@ public final class Agent implements AutoCloseable {
         awaitLoopback();
         // >>> code interpreter hook: E2B's interpreter on 49999 when the template has a Jupyter kernel. Started
         // first, so its port is open by the time the server sees this agent healthy and hands the sandbox out.
-        dev.boxwood.agent.interpreter.InterpreterServer.startIfAvailable(Integer.parseInt(port));
+        Accounts accounts = new Accounts();
+        Settings settings = initialSettings(accounts);
+        dev.boxwood.agent.interpreter.InterpreterServer.startIfAvailable(settings);
         // <<< code interpreter hook
-        Agent agent = start(host, Integer.parseInt(port), initToken == null || initToken.isEmpty() ? null : initToken);
+        Agent agent = start(host, Integer.parseInt(port), initToken == null || initToken.isEmpty() ? null : initToken,
+                accounts, settings);
         startTimerThreads();
         logListening(host, agent.port());
         // >>> sudo hook: /usr/local/bin/sudo asks the agent over /run/boxwood-sudo.sock (setuid is inert under NNP).
@@ -113,11 +116,20 @@ public final class Agent implements AutoCloseable {
         }).join();
     }
 
+    /** What a fresh agent's settings are before /init: the default user is "user" where the template has one. */
+    public static Settings initialSettings(Accounts accounts) {
+        return new Settings(accounts.byName("user").isPresent() ? "user" : "root");
+    }
+
     /** Starts an agent; port 0 picks a free one (tests). */
     public static Agent start(String host, int port, String initToken) throws Exception {
         Accounts accounts = new Accounts();
-        String defaultUser = accounts.byName("user").isPresent() ? "user" : "root";
-        Settings settings = new Settings(defaultUser);
+        return start(host, port, initToken, accounts, initialSettings(accounts));
+    }
+
+    /** Starts an agent on settings shared with the interpreter, which reads the sandbox-wide env vars from them. */
+    public static Agent start(String host, int port, String initToken, Accounts accounts, Settings settings)
+            throws Exception {
 
         Map<String, AgentHandler.Route> exact = new HashMap<>();
         Map<String, AgentHandler.Route> prefixed = new HashMap<>();

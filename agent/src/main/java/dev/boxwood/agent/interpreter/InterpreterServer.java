@@ -62,12 +62,12 @@ public final class InterpreterServer implements AutoCloseable {
      * What {@code Agent.main} calls: starts the interpreter on 0.0.0.0:49999 (env {@code BOXWOOD_INTERPRETER_PORT}
      * overrides) if a kernel is installed, pre-starting the default contexts. Returns null when there is no kernel.
      *
-     * @param agentPort the agent's own port: sandbox-wide env vars are read from its {@code /envs}
+     * @param settings the agent's settings, which hold the sandbox-wide env vars {@code /init} set
      */
-    public static InterpreterServer startIfAvailable(int agentPort) {
+    public static InterpreterServer startIfAvailable(dev.boxwood.agent.Settings settings) {
         if (!available()) return null;
         try {
-            Interpreter interpreter = new Interpreter(InterpreterConfig.defaults(new SandboxEnv(agentPort)));
+            Interpreter interpreter = new Interpreter(InterpreterConfig.defaults(new SandboxEnv(settings)));
             String port = System.getenv("BOXWOOD_INTERPRETER_PORT");
             InterpreterServer server = new InterpreterServer(interpreter, "0.0.0.0",
                     port != null && port.matches("\\d+") ? Integer.parseInt(port) : PORT);

@@ -17,7 +17,7 @@
  * without ipykernel's debugger (memory) and load {@code boxwood_startup.py}, which adds
  * the {@code e2b/chart} (matplotlib) and {@code e2b/data} (pandas) display formats. Kernels run as the agent's user
  * (root in a sandbox, as in E2B), in the context's cwd (default {@code /home/user}), with a clean environment plus
- * the sandbox-wide env vars (read from the agent's {@code /envs} with the caller's token) and per-execution ones
+ * the sandbox-wide env vars (the agent's, for a caller with its access token) and per-execution ones
  * (set before, removed after). A kernel that dies is replaced at once; the execution that was running gets error
  * {@code KernelDied}, one running during a restart or delete gets {@code ContextRestarting}.
  *

@@ -30,13 +30,15 @@ public final class Training {
     public static void run() {
         Path dir = null;
         InterpreterServer interpreter = null;
-        try (Agent agent = Agent.start("127.0.0.1", 0, "train")) {
+        dev.boxwood.agent.users.Accounts accounts = new dev.boxwood.agent.users.Accounts();
+        dev.boxwood.agent.Settings settings = Agent.initialSettings(accounts);
+        try (Agent agent = Agent.start("127.0.0.1", 0, "train", accounts, settings)) {
             int port = agent.port();
             // what Agent.main runs next, so that its lambdas are linked in the cache rather than spun at every start
             Agent.startTimerThreads();
             Agent.logListening("127.0.0.1", port);
             // Like Agent.main; the interpreter binds its own port, which in the throwaway sandbox is free.
-            interpreter = InterpreterServer.startIfAvailable(port);
+            interpreter = InterpreterServer.startIfAvailable(settings);
             if (System.getenv("BOXWOOD_INIT_TOKEN") != null) {
                 // in a sandbox (never on a host, whose /run this would write to), as Agent.main does
                 dev.boxwood.agent.sudo.SudoService.startIfRoot();
