@@ -17,6 +17,9 @@ printf 'LANG=C.UTF-8\n' > /etc/default/locale
 # Every command the E2B SDK runs is `bash -l -c`, and Debian's /etc/profile forks and execs `id -u` to tell root from
 # the others: as much CPU as the shell itself. bash knows its EUID; a shell without one (dash) still asks id.
 sed -i 's/"$(id -u)"/"${EUID:-$(id -u)}"/' /etc/profile
+# Root's ~/.profile (from base-files) ends with `mesg n`, which only means something on a terminal: for the SDK's
+# terminal-less `bash -l -c` it was a fork and an exec of mesg per root command, doubling a `true` (~7 ms here).
+sed -i 's/^mesg n 2> \/dev\/null || true$/if [ -t 0 ]; then mesg n 2> \/dev\/null || true; fi/' /root/.profile
 
 # Paths the runtime bind-mounts the agent and the host JDK onto.
 mkdir -p /opt/boxwood/jdk

@@ -67,6 +67,12 @@ class PooledFirstCallTest extends RealServerTest {
                     "/usr/local/bin:/usr/bin:/bin:/usr/local/games:/usr/games");
             assertThat(sh(server, claimed, token(server, key, claimed), "root")).isEqualTo(
                     "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+            // root's ~/.profile runs mesg only on a terminal (a command's shell has none): a mesg first on root's PATH
+            // that leaves a mark shows whether the login shell ran it
+            bash(server, claimed, token(server, key, claimed), "root",
+                    "printf '#!/bin/sh\\ntouch /tmp/mesg-ran\\n' > /usr/local/bin/mesg; chmod 755 /usr/local/bin/mesg");
+            assertThat(bash(server, claimed, token(server, key, claimed), "root",
+                    "if [ -e /tmp/mesg-ran ]; then echo ran; else echo not run; fi").strip()).isEqualTo("not run");
         }
     }
 
