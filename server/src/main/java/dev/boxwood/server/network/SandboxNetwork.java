@@ -26,6 +26,9 @@ public final class SandboxNetwork implements AutoCloseable {
 
     public static final String DEFAULT_CIDR = "10.88.0.0/16";
     private static final String NETNS_PREFIX = "bw-";
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SandboxNetwork.class);
+    /** Far longer than a boot takes from writing the record to pinning the namespace (milliseconds). */
+    private static final java.time.Duration STALE_AFTER = java.time.Duration.ofMinutes(1);
 
     private final AddressPool pool;
     private final Firewall firewall;
@@ -149,8 +152,37 @@ public final class SandboxNetwork implements AutoCloseable {
         firewall.install();
         removeOrphanChains();
         for (String id : recordedSandboxes()) {
-            find(id).ifPresent(net -> pool.reserve(net.slot()));
-            find(id).ifPresent(TrafficLimits::reapply);
+            Optional<NetworkAttachment> recorded = find(id);
+            if (recorded.isPresent() && gone(recorded.get())) {
+                dropRecord(id);
+                continue;
+            }
+            recorded.ifPresent(net -> pool.reserve(net.slot()));
+            recorded.ifPresent(TrafficLimits::reapply);
+        }
+    }
+
+    /**
+     * Whether a recorded network no longer exists anywhere on the host: no namespace pin, no host end, and the record
+     * not just written by a boot in progress (it is written first). A server killed without a stop, whose sandboxes
+     * were then removed, leaves such records; each held its address slot until a reboot.
+     */
+    private boolean gone(NetworkAttachment net) {
+        if (pinned(net.sandboxId()) || Files.exists(Path.of("/sys/class/net", net.hostInterface()))) return false;
+        try {
+            java.time.Instant written = Files.getLastModifiedTime(stateDir.resolve(net.sandboxId())).toInstant();
+            return written.isBefore(java.time.Instant.now().minus(STALE_AFTER));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private void dropRecord(String sandboxId) {
+        try {
+            Files.deleteIfExists(stateDir.resolve(sandboxId));
+            LOG.info("dropped the network record of {}: its namespace and veth are gone", sandboxId);
+        } catch (IOException e) {
+            LOG.warn("cannot drop the stale network record of {}: {}", sandboxId, e.getMessage());
         }
     }
 

@@ -142,4 +142,29 @@ class NetworkSetUpTest {
             HostCommand.run(List.of("nft", "delete", "chain", "inet", "boxwood", "nat_" + dead));
         }
     }
+
+    @Test
+    void aRecordWhoseNetworkIsGoneIsDroppedAtStartWhileLiveAndJustWrittenOnesStay() throws Exception {
+        Path records = dirs.run().resolve("net");
+        java.nio.file.attribute.FileTime old = java.nio.file.attribute.FileTime.from(
+                java.time.Instant.now().minus(java.time.Duration.ofMinutes(10)));
+        String live = newId();
+        network.attach(live, holder());
+        Files.setLastModifiedTime(records.resolve(live), old);
+        // what a server killed without a stop leaves once its sandbox is gone: the record and nothing else
+        String dead = newId();
+        Files.writeString(records.resolve(dead), "16001");
+        Files.setLastModifiedTime(records.resolve(dead), old);
+        // a boot in progress writes its record before it pins the namespace
+        String booting = newId();
+        Files.writeString(records.resolve(booting), "16002");
+        try (SandboxNetwork restarted = new SandboxNetwork(dirs.run())) {
+            restarted.prepareHost();
+            assertThat(restarted.traces()).contains(live, booting).doesNotContain(dead);
+            assertThat(restarted.find(live)).isPresent();
+        } finally {
+            Files.deleteIfExists(records.resolve(booting));
+            network.detach(live);
+        }
+    }
 }
