@@ -118,8 +118,7 @@ public final class SandboxManager implements AutoCloseable {
             throw new SandboxError(SandboxError.Kind.FAILED, "failed to start sandbox: internal error", e);
         }
         if (!initialised) try {
-            runtime.applyEgress(id, egress);
-            agent.init(running, accessToken, spec.envVars());
+            initialise(id, running, egress, accessToken, spec.envVars());
         } catch (RuntimeException e) {
             cleanUpFailed(id, e);
             throw e instanceof SandboxError se ? se
@@ -217,6 +216,43 @@ public final class SandboxManager implements AutoCloseable {
     /** Warm pools create claims from first (set once by the server before it listens). */
     public void pools(dev.boxwood.server.pool.WarmPools pools) {
         this.pools = pools;
+    }
+
+    /**
+     * The host's side of a new sandbox (its egress rules, DNS forwarder and proxy) and the agent's {@code /init}, side by
+     * side: they touch different things, and both are done before the sandbox is handed out (a cold create waited for
+     * one, then the other: 25-45 ms of nftables and sockets, then 7-17 ms of /init).
+     */
+    private void initialise(String id, RunningSandbox running, dev.boxwood.server.network.EgressRules egress,
+                            String accessToken, Map<String, String> envVars) {
+        java.util.concurrent.FutureTask<Void> host = new java.util.concurrent.FutureTask<>(() -> {
+            runtime.applyEgress(id, egress);
+            return null;
+        });
+        Thread.ofVirtual().name("egress-" + id).start(host);
+        RuntimeException failure = null;
+        try {
+            agent.init(running, accessToken, envVars);
+        } catch (RuntimeException e) {
+            failure = e;
+        }
+        boolean interrupted = false;
+        while (true) {
+            try {
+                host.get(); // even after a failed /init: the clean-up that follows must not race the rules
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (failure == null) {
+                    failure = e.getCause() instanceof RuntimeException r ? r
+                            : new RuntimeFailure("cannot apply the sandbox's egress rules: " + e.getCause(), e.getCause());
+                }
+                break;
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
+        if (failure != null) throw failure;
     }
 
     private void cleanUpFailed(String id, Exception cause) {
