@@ -152,7 +152,6 @@ public final class Agent implements AutoCloseable {
     /** Starts an agent on settings shared with the interpreter, which reads the sandbox-wide env vars from them. */
     public static Agent start(String host, int port, String initToken, Accounts accounts, Settings settings)
             throws Exception {
-
         Map<String, AgentHandler.Route> exact = new HashMap<>();
         Map<String, AgentHandler.Route> prefixed = new HashMap<>();
         Users users = new Users(accounts, settings);
