@@ -219,39 +219,29 @@ public final class SandboxManager implements AutoCloseable {
     }
 
     /**
-     * The host's side of a new sandbox (its egress rules, DNS forwarder and proxy) and the agent's {@code /init}, side by
-     * side: they touch different things, and both are done before the sandbox is handed out (a cold create waited for
-     * one, then the other: 25-45 ms of nftables and sockets, then 7-17 ms of /init).
+     * The host's side of a new sandbox (its egress rules, DNS forwarder and proxy) and the agent's {@code /init}, side
+     * by side: they touch different things, and both are done before the sandbox is handed out (a cold create waited
+     * for one, then the other: 25-45 ms of nftables and sockets, then 7-17 ms of /init). The rules are waited for even
+     * after a failed /init (join ignores interrupts), so the clean-up that follows never races them.
      */
     private void initialise(String id, RunningSandbox running, dev.boxwood.server.network.EgressRules egress,
                             String accessToken, Map<String, String> envVars) {
-        java.util.concurrent.FutureTask<Void> host = new java.util.concurrent.FutureTask<>(() -> {
-            runtime.applyEgress(id, egress);
-            return null;
-        });
-        Thread.ofVirtual().name("egress-" + id).start(host);
+        var host = java.util.concurrent.CompletableFuture.runAsync(() -> runtime.applyEgress(id, egress),
+                task -> Thread.ofVirtual().name("egress-" + id).start(task));
         RuntimeException failure = null;
         try {
             agent.init(running, accessToken, envVars);
         } catch (RuntimeException e) {
             failure = e;
         }
-        boolean interrupted = false;
-        while (true) {
-            try {
-                host.get(); // even after a failed /init: the clean-up that follows must not race the rules
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            } catch (java.util.concurrent.ExecutionException e) {
-                if (failure == null) {
-                    failure = e.getCause() instanceof RuntimeException r ? r
-                            : new RuntimeFailure("cannot apply the sandbox's egress rules: " + e.getCause(), e.getCause());
-                }
-                break;
+        try {
+            host.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (failure == null) {
+                failure = e.getCause() instanceof RuntimeException r ? r
+                        : new RuntimeFailure("cannot apply the sandbox's egress rules: " + e.getCause(), e.getCause());
             }
         }
-        if (interrupted) Thread.currentThread().interrupt();
         if (failure != null) throw failure;
     }
 
