@@ -21,6 +21,16 @@ sed -i 's/"$(id -u)"/"${EUID:-$(id -u)}"/' /etc/profile
 # terminal-less `bash -l -c` it was a fork and an exec of mesg per root command, doubling a `true` (~7 ms here).
 sed -i 's/^mesg n 2> \/dev\/null || true$/if [ -t 0 ]; then mesg n 2> \/dev\/null || true; fi/' /root/.profile
 
+# /bin/bash is Debian's static build of the same bash (package bash-static): every SDK command starts one, and on a
+# host where a page fault is dear the dynamic one spends half its start in the loader (`bash -l -c true` in a sandbox
+# here: 6.0-6.4 ms dynamic, 3.6 ms static). Same version, readline, job control and NSS lookups; only `enable -f`
+# (loadable builtins) is missing. The diversion keeps the dynamic build as /bin/bash.dynamic through upgrades; the
+# swap is a rename, so that there is always a /bin/bash (dpkg warns against a diversion that renames it).
+dpkg-divert --local --no-rename --divert /bin/bash.dynamic --add /bin/bash
+cp -p /bin/bash /bin/bash.dynamic
+ln -s bash-static /bin/bash.static-link
+mv -T /bin/bash.static-link /bin/bash
+
 # Paths the runtime bind-mounts the agent and the host JDK onto.
 mkdir -p /opt/boxwood/jdk
 touch /opt/boxwood/agent.jar

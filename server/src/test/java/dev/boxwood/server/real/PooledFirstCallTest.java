@@ -73,6 +73,11 @@ class PooledFirstCallTest extends RealServerTest {
                     "printf '#!/bin/sh\\ntouch /tmp/mesg-ran\\n' > /usr/local/bin/mesg; chmod 755 /usr/local/bin/mesg");
             assertThat(bash(server, claimed, token(server, key, claimed), "root",
                     "if [ -e /tmp/mesg-ran ]; then echo ran; else echo not run; fi").strip()).isEqualTo("not run");
+            // the shell of every command is the static build of bash (no dynamic loader among its own mappings), and it
+            // still looks users up
+            assertThat(bash(server, claimed, token(server, key, claimed), null,
+                    "grep -c ld-linux /proc/$$/maps; echo ~user ~root; echo \"${BASH_VERSINFO[0]}\"").lines().toList())
+                    .containsExactly("0", "/home/user /root", "5");
         }
     }
 
