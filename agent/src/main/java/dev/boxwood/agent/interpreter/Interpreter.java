@@ -23,6 +23,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.zeromq.ZContext;
 
 /**
  * The code interpreter without HTTP: contexts, their kernels, and executions streamed as {@link OutputItem}s.
@@ -58,10 +59,13 @@ public final class Interpreter implements AutoCloseable {
     private final Map<String, CodeContext> contexts = new LinkedHashMap<>();
     private final Map<String, CodeContext> defaults = new LinkedHashMap<>();
     private final ExecutorService starter = Executors.newVirtualThreadPerTaskExecutor();
+    /** Every kernel's sockets, in one context: each context runs two platform threads of its own. */
+    private final ZContext zmq = new ZContext(1);
     private final Path startupScript;
 
     public Interpreter(InterpreterConfig config) throws IOException {
         this.config = config;
+        zmq.setLinger(0);
         Files.createDirectories(config.runDir());
         this.startupScript = extract("boxwood_startup.py");
         List<Path> dirs = new ArrayList<>(config.kernelDirs());
@@ -238,7 +242,7 @@ public final class Interpreter implements AutoCloseable {
         Map<String, String> env = new LinkedHashMap<>(config.kernelEnv());
         if (config.sandboxEnv() != null) env.putAll(config.sandboxEnv().apply(null));
         try {
-            return Kernel.start(withoutDebugger(spec), config.runDir(), cwd, env, extra, config.kernelStartup());
+            return Kernel.start(withoutDebugger(spec), config.runDir(), cwd, env, extra, config.kernelStartup(), zmq);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -533,5 +537,6 @@ public final class Interpreter implements AutoCloseable {
             if (k != null) k.exceptionally(e -> null).join();
         }
         starter.shutdown();
+        zmq.close();
     }
 }

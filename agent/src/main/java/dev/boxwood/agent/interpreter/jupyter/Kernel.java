@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import org.zeromq.ZContext;
 
 /**
  * One running kernel process and the connection to it. Requests are routed back to their {@link Listener} by the
@@ -53,7 +54,8 @@ public final class Kernel implements AutoCloseable {
     /** Counted down once the kernel has both answered a kernel_info on shell and been heard on iopub. */
     private final CountDownLatch ready = new CountDownLatch(1);
 
-    private Kernel(KernelSpec spec, Process process, Path connectionFile, ConnectionInfo info) throws IOException {
+    private Kernel(KernelSpec spec, Process process, Path connectionFile, ConnectionInfo info, ZContext zmq)
+            throws IOException {
         this.spec = spec;
         this.process = process;
         this.connectionFile = connectionFile;
@@ -62,16 +64,17 @@ public final class Kernel implements AutoCloseable {
         // HTTP server (virtual threads) stops answering — seen as pooled code-interpreter sandboxes, idle for minutes,
         // never taking their /init.
         Thread.ofPlatform().daemon().name("kernel-output-" + process.pid()).start(this::drainOutput);
-        this.connection = new KernelConnection(info, spec.name() + "-" + process.pid(), this::dispatch);
+        this.connection = new KernelConnection(zmq, info, spec.name() + "-" + process.pid(), this::dispatch);
         process.onExit().thenRun(this::exited);
     }
 
     /**
      * Launches a kernel and waits until it answers kernel_info on shell and publishes on iopub, so the first
-     * execution never loses output to a subscription that is not connected yet.
+     * execution never loses output to a subscription that is not connected yet. Its sockets live in {@code zmq}, which
+     * the caller keeps open while the kernel runs.
      */
     public static Kernel start(KernelSpec spec, Path runDir, Path cwd, Map<String, String> env, List<String> extraArgs,
-                               Duration readyTimeout) throws IOException {
+                               Duration readyTimeout, ZContext zmq) throws IOException {
         IOException last = null;
         // The attempts share one deadline, so a caller waiting readyTimeout hears this method's own error (with the
         // kernel's output) rather than timing out while a retry is still under way.
@@ -92,7 +95,7 @@ public final class Kernel implements AutoCloseable {
             builder.environment().put("JPY_PARENT_PID", String.valueOf(ProcessHandle.current().pid()));
             Process process = builder.start();
             preferForOutOfMemory(process.pid());
-            Kernel kernel = new Kernel(spec, process, file, info);
+            Kernel kernel = new Kernel(spec, process, file, info, zmq);
             try {
                 kernel.awaitReady(deadline);
                 return kernel;

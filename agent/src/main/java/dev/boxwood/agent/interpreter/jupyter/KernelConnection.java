@@ -22,7 +22,8 @@ import org.zeromq.ZMQ;
 /**
  * The client end of one kernel's shell, control and iopub channels. ZeroMQ sockets must only be touched by one
  * thread, so a single I/O thread owns them: other threads queue outgoing messages and wake it through a pipe, and
- * every incoming message is handed to {@code sink} on the I/O thread (the sink must not block).
+ * every incoming message is handed to {@code sink} on the I/O thread (the sink must not block). The ZeroMQ context is
+ * the interpreter's, shared by all its kernels: a context is two platform threads of its own (I/O and reaper).
  */
 public final class KernelConnection implements AutoCloseable {
     /**
@@ -41,18 +42,19 @@ public final class KernelConnection implements AutoCloseable {
     private final String session = UUID.randomUUID().toString();
     private final ConcurrentLinkedQueue<Outgoing> outbox = new ConcurrentLinkedQueue<>();
     private final Pipe wakeup;
-    private final ZContext zmq = new ZContext(1);
+    private final ZContext zmq;
     private final Thread ioThread;
     private volatile boolean open = true;
     private volatile boolean resubscribe;
 
-    public KernelConnection(ConnectionInfo info, String name, Consumer<KernelMessage> sink) throws IOException {
+    public KernelConnection(ZContext zmq, ConnectionInfo info, String name, Consumer<KernelMessage> sink)
+            throws IOException {
+        this.zmq = zmq;
         this.info = info;
         this.signer = new MessageSigner(info.key());
         this.sink = sink;
         this.wakeup = Pipe.open();
         wakeup.source().configureBlocking(false);
-        zmq.setLinger(0);
         // Platform thread: it lives as long as the kernel and spends its life inside a selector.
         this.ioThread = Thread.ofPlatform().daemon().name("kernel-io-" + name).start(this::run);
     }
@@ -114,9 +116,12 @@ public final class KernelConnection implements AutoCloseable {
     }
 
     private void run() {
+        List<ZMQ.Socket> sockets = new ArrayList<>();
         try {
             ZMQ.Socket shell = zmq.createSocket(SocketType.DEALER);
+            sockets.add(shell);
             ZMQ.Socket control = zmq.createSocket(SocketType.DEALER);
+            sockets.add(control);
             byte[] identity = session.getBytes(StandardCharsets.US_ASCII);
             for (ZMQ.Socket s : List.of(shell, control)) {
                 s.setLinger(0);
@@ -126,12 +131,15 @@ public final class KernelConnection implements AutoCloseable {
             shell.connect(info.endpoint(info.shellPort()));
             control.connect(info.endpoint(info.controlPort()));
             ZMQ.Socket iopub = subscribe();
+            sockets.add(iopub);
             ByteBuffer drain = ByteBuffer.allocate(256);
             while (open && !Thread.currentThread().isInterrupted()) {
                 if (resubscribe) {
                     resubscribe = false;
+                    sockets.remove(iopub);
                     zmq.destroySocket(iopub);
                     iopub = subscribe();
+                    sockets.add(iopub);
                 }
                 try (ZMQ.Poller poller = zmq.createPoller(4)) {
                     int iShell = poller.register(shell, ZMQ.Poller.POLLIN);
@@ -160,7 +168,7 @@ public final class KernelConnection implements AutoCloseable {
         } catch (RuntimeException | IOException e) {
             if (open) System.err.println("interpreter: kernel I/O stopped: " + e);
         } finally {
-            zmq.close();
+            sockets.forEach(zmq::destroySocket);
         }
     }
 
