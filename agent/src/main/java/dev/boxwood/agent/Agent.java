@@ -2,6 +2,7 @@ package dev.boxwood.agent;
 
 import dev.boxwood.agent.http.AgentHandler;
 import dev.boxwood.agent.http.Replies;
+import dev.boxwood.agent.http.ServerResources;
 import dev.boxwood.agent.connect.ConnectRouter;
 import dev.boxwood.agent.files.FilesHandler;
 import dev.boxwood.agent.filesystem.Access;
@@ -14,13 +15,10 @@ import dev.boxwood.protocol.Ports;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicLong;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
-import org.eclipse.jetty.util.thread.VirtualThreadPool;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -33,10 +31,12 @@ import org.slf4j.LoggerFactory;
 public final class Agent implements AutoCloseable {
     private final Server server;
     private final ServerConnector connector;
+    private final ServerResources owned;
 
-    private Agent(Server server, ServerConnector connector) {
+    private Agent(Server server, ServerConnector connector, ServerResources owned) {
         this.server = server;
         this.connector = connector;
+        this.owned = owned;
     }
 
     public static void main(String[] args) throws Exception {
@@ -60,10 +60,11 @@ public final class Agent implements AutoCloseable {
         // first, so its port is open by the time the server sees this agent healthy and hands the sandbox out.
         Accounts accounts = new Accounts();
         Settings settings = initialSettings(accounts);
-        dev.boxwood.agent.interpreter.InterpreterServer.startIfAvailable(settings);
+        ServerResources jetty = ServerResources.start();
+        dev.boxwood.agent.interpreter.InterpreterServer.startIfAvailable(settings, jetty);
         // <<< code interpreter hook
         Agent agent = start(host, Integer.parseInt(port), initToken == null || initToken.isEmpty() ? null : initToken,
-                accounts, settings);
+                accounts, settings, jetty);
         startTimerThreads();
         logListening(host, agent.port());
         // >>> sudo hook: /usr/local/bin/sudo asks the agent over /run/boxwood-sudo.sock (setuid is inert under NNP).
@@ -146,12 +147,15 @@ public final class Agent implements AutoCloseable {
     /** Starts an agent; port 0 picks a free one (tests). */
     public static Agent start(String host, int port, String initToken) throws Exception {
         Accounts accounts = new Accounts();
-        return start(host, port, initToken, accounts, initialSettings(accounts));
+        return start(host, port, initToken, accounts, initialSettings(accounts), null);
     }
 
-    /** Starts an agent on settings shared with the interpreter, which reads the sandbox-wide env vars from them. */
-    public static Agent start(String host, int port, String initToken, Accounts accounts, Settings settings)
-            throws Exception {
+    /**
+     * Starts an agent on settings shared with the interpreter, which reads the sandbox-wide env vars from them, and on
+     * Jetty resources shared with the interpreter's server ({@code null}: resources of its own, stopped with it).
+     */
+    public static Agent start(String host, int port, String initToken, Accounts accounts, Settings settings,
+                              ServerResources shared) throws Exception {
         Map<String, AgentHandler.Route> exact = new HashMap<>();
         Map<String, AgentHandler.Route> prefixed = new HashMap<>();
         Users users = new Users(accounts, settings);
@@ -167,15 +171,8 @@ public final class Agent implements AutoCloseable {
         AgentHandler.Route files = new FilesHandler(settings, users, access,
                 Path.of(System.getProperty("java.io.tmpdir"), "boxwood-agent-uploads"));
 
-        VirtualThreadPool pool = new VirtualThreadPool();
-        pool.setName("agent");
-        // The executor Jetty would build (threads agent0, agent1, ...), built here: Jetty's VirtualThreads helper
-        // builds it by reflection, and the JDK's counting name factory by string-concatenation bootstraps; both spin
-        // method-handle classes at every start that the AOT cache does not hold. Plain calls and a lambda it does.
-        AtomicLong threads = new AtomicLong();
-        pool.setVirtualThreadsExecutor(Executors.newThreadPerTaskExecutor(task -> Thread.ofVirtual()
-                .name("agent".concat(Long.toString(threads.getAndIncrement()))).unstarted(task)));
-        Server server = new Server(pool);
+        ServerResources owned = shared == null ? ServerResources.start() : null;
+        Server server = (shared != null ? shared : owned).newServer();
         HttpConfiguration http = new HttpConfiguration();
         http.setSendServerVersion(false);
         http.setSendDateHeader(false);
@@ -187,7 +184,7 @@ public final class Agent implements AutoCloseable {
         server.setHandler(new AgentHandler(settings, initToken, exact, prefixed, files));
         server.setStopAtShutdown(true);
         server.start();
-        return new Agent(server, connector);
+        return new Agent(server, connector, owned);
     }
 
     public int port() {
@@ -197,5 +194,6 @@ public final class Agent implements AutoCloseable {
     @Override
     public void close() throws Exception {
         server.stop();
+        if (owned != null) owned.close();
     }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.boxwood.agent.http.ServerResources;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -35,11 +36,21 @@ public final class InterpreterServer implements AutoCloseable {
     private final Interpreter interpreter;
     private final Server server;
 
+    /** A server with Jetty resources of its own (tests, benchmarks). */
     public InterpreterServer(Interpreter interpreter, String host, int port) {
+        this(interpreter, host, port, null);
+    }
+
+    /** A server on Jetty resources it shares with the agent's ({@code null}: resources of its own, stopped with it). */
+    public InterpreterServer(Interpreter interpreter, String host, int port, ServerResources shared) {
         this.interpreter = interpreter;
-        VirtualThreadPool threads = new VirtualThreadPool();
-        threads.setName("interpreter");
-        this.server = new Server(threads);
+        if (shared != null) {
+            this.server = shared.newServer();
+        } else {
+            VirtualThreadPool threads = new VirtualThreadPool();
+            threads.setName("interpreter");
+            this.server = new Server(threads);
+        }
         ServerConnector connector = new ServerConnector(server);
         connector.setHost(host);
         connector.setPort(port);
@@ -63,14 +74,15 @@ public final class InterpreterServer implements AutoCloseable {
      * overrides) if a kernel is installed, pre-starting the default contexts. Returns null when there is no kernel.
      *
      * @param settings the agent's settings, which hold the sandbox-wide env vars {@code /init} set
+     * @param jetty the Jetty resources the agent's own server runs on
      */
-    public static InterpreterServer startIfAvailable(dev.boxwood.agent.Settings settings) {
+    public static InterpreterServer startIfAvailable(dev.boxwood.agent.Settings settings, ServerResources jetty) {
         if (!available()) return null;
         try {
             Interpreter interpreter = new Interpreter(InterpreterConfig.defaults(new SandboxEnv(settings)));
             String port = System.getenv("BOXWOOD_INTERPRETER_PORT");
             InterpreterServer server = new InterpreterServer(interpreter, "0.0.0.0",
-                    port != null && port.matches("\\d+") ? Integer.parseInt(port) : PORT);
+                    port != null && port.matches("\\d+") ? Integer.parseInt(port) : PORT, jetty);
             server.start();
             interpreter.startDefaultContexts();
             // On SIGTERM, take the kernels along (a SIGKILLed agent's kernels notice through JPY_PARENT_PID).

@@ -32,13 +32,14 @@ public final class Training {
         InterpreterServer interpreter = null;
         dev.boxwood.agent.users.Accounts accounts = new dev.boxwood.agent.users.Accounts();
         dev.boxwood.agent.Settings settings = Agent.initialSettings(accounts);
-        try (Agent agent = Agent.start("127.0.0.1", 0, "train", accounts, settings)) {
+        try (dev.boxwood.agent.http.ServerResources jetty = dev.boxwood.agent.http.ServerResources.start();
+             Agent agent = Agent.start("127.0.0.1", 0, "train", accounts, settings, jetty)) {
             int port = agent.port();
             // what Agent.main runs next, so that its lambdas are linked in the cache rather than spun at every start
             Agent.startTimerThreads();
             Agent.logListening("127.0.0.1", port);
             // Like Agent.main; the interpreter binds its own port, which in the throwaway sandbox is free.
-            interpreter = InterpreterServer.startIfAvailable(settings);
+            interpreter = InterpreterServer.startIfAvailable(settings, jetty);
             if (System.getenv("BOXWOOD_INIT_TOKEN") != null) {
                 // in a sandbox (never on a host, whose /run this would write to), as Agent.main does
                 dev.boxwood.agent.sudo.SudoService.startIfRoot();

@@ -19,7 +19,7 @@ class SandboxEnvTest {
         Accounts accounts = new Accounts();
         Settings settings = Agent.initialSettings(accounts);
         SandboxEnv env = new SandboxEnv(settings);
-        try (Agent agent = Agent.start("127.0.0.1", 0, "init-secret", accounts, settings)) {
+        try (Agent agent = Agent.start("127.0.0.1", 0, "init-secret", accounts, settings, null)) {
             assertThat(init(agent, "{\"accessToken\":\"access-1\",\"envVars\":{\"FROM_INIT\":\"yes\"}}"))
                     .isEqualTo(204);
 
