@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import uuid
 
 import zmq
@@ -307,13 +308,30 @@ class BoxwoodKernel:
         os._exit(0)
 
 
+def follow_parent(kernel):
+    """Ends the kernel once the process that started it (JPY_PARENT_PID, the agent) is gone, as ipykernel's parent
+    poller does. An agent that is killed cannot ask its kernels to shut down, and this one would serve nobody."""
+    parent = os.environ.get("JPY_PARENT_PID", "")
+    if not parent.isdigit():
+        return
+
+    def watch():
+        while os.getppid() == int(parent):
+            time.sleep(1)
+        kernel.shutdown()
+
+    threading.Thread(target=watch, name="parent-poller", daemon=True).start()
+
+
 def main():
     args = sys.argv[1:]
     if "-f" not in args:
         raise SystemExit("usage: boxwood_wrapper_kernel.py -f <connection file>")
     with open(args[args.index("-f") + 1]) as f:
         connection = json.load(f)
-    BoxwoodKernel(connection).serve()
+    kernel = BoxwoodKernel(connection)
+    follow_parent(kernel)
+    kernel.serve()
 
 
 if __name__ == "__main__":

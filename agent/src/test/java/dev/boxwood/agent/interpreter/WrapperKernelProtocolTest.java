@@ -117,6 +117,36 @@ class WrapperKernelProtocolTest {
         assertThat(stdout.toString()).isEqualTo("alive\n");
     }
 
+    /**
+     * A kernel whose agent is killed (no shutdown request can come) ends, with its child runtime: on a host, nothing else
+     * would end it. Its parent here is a shell the test kills, as the agent would be.
+     */
+    @Test
+    void aKernelWhoseParentIsKilledEndsWithItsChild() throws Exception {
+        ConnectionInfo other = ConnectionInfo.allocate("boxwood-bash");
+        Path file = tmp.resolve("orphan.json");
+        other.write(file);
+        String python = KernelSpecs.discover(KernelSpecs.searchPath()).get("python3").argv().getFirst();
+        ProcessBuilder builder = new ProcessBuilder("sh", "-c", "export JPY_PARENT_PID=$$; \"$0\" \"$1\" -f \"$2\" "
+                + "> \"$3\" 2>&1 & echo $!; wait", python, tmp.resolve("boxwood_wrapper_kernel.py").toString(),
+                file.toString(), tmp.resolve("orphan.log").toString());
+        builder.environment().put("BOXWOOD_RUNTIME", "bash");
+        Process parent = builder.start();
+        long pid = Long.parseLong(new java.io.BufferedReader(new java.io.InputStreamReader(parent.getInputStream(),
+                StandardCharsets.US_ASCII)).readLine().strip());
+        ProcessHandle orphan = ProcessHandle.of(pid).orElseThrow();
+        // its child runtime (bash) is up once the kernel has started it
+        for (long deadline = System.nanoTime() + 30_000_000_000L; orphan.children().findAny().isEmpty(); ) {
+            assertThat(System.nanoTime()).as("the kernel starts its runtime").isLessThan(deadline);
+            Thread.sleep(50);
+        }
+        ProcessHandle runtime = orphan.children().findFirst().orElseThrow();
+
+        parent.destroyForcibly().waitFor();
+        assertThat(orphan.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS).isAlive()).isFalse();
+        assertThat(runtime.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS).isAlive()).isFalse();
+    }
+
     private String log() throws Exception {
         return Files.readString(tmp.resolve("kernel.log"));
     }
