@@ -31,6 +31,7 @@ class DiskFullTest {
         pb.environment().put("AGENT_CP", System.getProperty("java.class.path"));
         pb.environment().put("BOXWOOD_AGENT_PORT", String.valueOf(port));
         pb.environment().put("BOXWOOD_AGENT_HOST", "127.0.0.1");
+        pb.environment().put("BOXWOOD_INTERPRETER", "off"); // no kernels: the test kills this agent
         Process agent = pb.start();
         try {
             ConnectClient c = new ConnectClient("http://127.0.0.1:" + port);
