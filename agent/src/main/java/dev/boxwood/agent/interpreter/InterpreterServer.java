@@ -20,7 +20,6 @@ import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.Blocker;
 import org.eclipse.jetty.util.Callback;
-import org.eclipse.jetty.util.thread.VirtualThreadPool;
 
 /**
  * E2B's code-interpreter HTTP API on port 49999 (protocol §4.2): {@code /health}, {@code /execute} (NDJSON
@@ -35,22 +34,18 @@ public final class InterpreterServer implements AutoCloseable {
 
     private final Interpreter interpreter;
     private final Server server;
+    private final ServerResources owned;
 
-    /** A server with Jetty resources of its own (tests, benchmarks). */
-    public InterpreterServer(Interpreter interpreter, String host, int port) {
+    /** A server with Jetty resources of its own, stopped with it (tests, benchmarks). */
+    public InterpreterServer(Interpreter interpreter, String host, int port) throws Exception {
         this(interpreter, host, port, null);
     }
 
     /** A server on Jetty resources it shares with the agent's ({@code null}: resources of its own, stopped with it). */
-    public InterpreterServer(Interpreter interpreter, String host, int port, ServerResources shared) {
+    public InterpreterServer(Interpreter interpreter, String host, int port, ServerResources shared) throws Exception {
         this.interpreter = interpreter;
-        if (shared != null) {
-            this.server = shared.newServer();
-        } else {
-            VirtualThreadPool threads = new VirtualThreadPool();
-            threads.setName("interpreter");
-            this.server = new Server(threads);
-        }
+        this.owned = shared == null ? ServerResources.start() : null;
+        this.server = (shared != null ? shared : owned).newServer();
         ServerConnector connector = new ServerConnector(server);
         connector.setHost(host);
         connector.setPort(port);
@@ -114,8 +109,12 @@ public final class InterpreterServer implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
-        server.stop();
-        interpreter.close();
+        try {
+            server.stop();
+            interpreter.close();
+        } finally {
+            if (owned != null) owned.close();
+        }
     }
 
     private final class Routes extends Handler.Abstract {
