@@ -128,6 +128,22 @@ public final class SandboxNetwork implements AutoCloseable {
         }
     }
 
+    /**
+     * Starts the sandbox's DNS forwarder and egress proxy on its host address, as soon as that address exists: false
+     * when another process still holds a socket on it (a Boxwood process killed without a stop keeps its sandboxes'
+     * sockets bound after their interfaces are gone), so that the caller takes another slot instead of failing.
+     */
+    private boolean servedOrTaken(NetworkAttachment net) {
+        try {
+            serve(net);
+            return true;
+        } catch (RuntimeFailure e) {
+            if (!(e.getCause() instanceof java.net.BindException)) throw e;
+            LOG.warn("slot {} skipped: {}", net.slot(), e.getMessage());
+            return false;
+        }
+    }
+
     private void unserve(String sandboxId) {
         Served s = served.remove(sandboxId);
         if (s != null) s.close();
@@ -288,7 +304,9 @@ public final class SandboxNetwork implements AutoCloseable {
     /**
      * The namespace pin, the veth pair (its sandbox end created in the sandbox's namespace as {@code eth0}), both
      * addresses and the sandbox's default route: two {@code ip -batch} processes, since a tool's start costs far more
-     * than the kernel's work.
+     * than the kernel's work. Then the DNS forwarder and egress proxy on the host address, which the firewall keeps
+     * out of the sandbox's reach until {@link #complete}: binding them here lets a slot whose address is still held
+     * elsewhere be given up for the next.
      */
     NetworkAttachment link(String sandboxId, long pid) {
         String netns = NETNS_PREFIX + sandboxId;
@@ -317,7 +335,14 @@ public final class SandboxNetwork implements AutoCloseable {
             pinned = pinned || Files.exists(Path.of("/run/netns", netns));
             if (link.ok()) {
                 configureInside(net);
-                return net;
+                if (servedOrTaken(net)) return net;
+                // The slot stays marked used in this pool: its address is held by someone else.
+                HostCommand.run(List.of("ip", "link", "del", net.hostInterface()));
+                if (attempt >= 8) {
+                    throw new RuntimeFailure("cannot serve DNS and the egress proxy for " + sandboxId
+                            + ": the host addresses of " + (attempt + 1) + " slots are held by other processes");
+                }
+                continue;
             }
             if (!pinned) {
                 throw new RuntimeFailure("cannot pin the network namespace of " + sandboxId + ": " + link.output());
@@ -370,8 +395,8 @@ public final class SandboxNetwork implements AutoCloseable {
     }
 
     /**
-     * DNS forwarder and egress proxy, then the firewall entries, the connection caps and the open default rules in one
-     * nftables transaction, then the bandwidth shaping (one {@code tc -batch} per end).
+     * The firewall entries, the connection caps and the open default rules in one nftables transaction (with the DNS
+     * forwarder and egress proxy that {@link #link} started), then the bandwidth shaping (one {@code tc -batch} per end).
      */
     void complete(NetworkAttachment net) {
         Served s = serve(net);

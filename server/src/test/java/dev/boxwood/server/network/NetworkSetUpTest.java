@@ -144,6 +144,31 @@ class NetworkSetUpTest {
     }
 
     @Test
+    void aSlotWhoseHostAddressAnotherProcessStillHoldsIsSkipped() throws Exception {
+        // What a Boxwood process killed without a stop leaves: its sandbox's interface is gone, but its DNS socket is
+        // still bound to the host address of that slot.
+        String first = newId();
+        NetworkAttachment previous = network.attach(first, holder());
+        network.detach(first);
+        int next = previous.slot() + 1;
+        assumeTrue(!Files.exists(Path.of("/sys/class/net/bwh" + next)), "another Boxwood process holds the next slot");
+        String gone = "bwt" + Long.toString(System.nanoTime() % 100_000, 36);
+        java.net.InetAddress held = new AddressPool(SandboxNetwork.DEFAULT_CIDR).hostAddress(next);
+        HostCommand.check(List.of("ip", "-batch", "-"), "link add " + gone + " type veth peer name " + gone
+                + "p\naddr add " + held.getHostAddress() + "/32 dev " + gone + "\n");
+        String id = newId();
+        try (java.net.DatagramSocket orphan = new java.net.DatagramSocket(new java.net.InetSocketAddress(held, 53))) {
+            HostCommand.check(List.of("ip", "link", "del", gone));
+            NetworkAttachment net = network.attach(id, holder());
+            assertThat(net.slot()).isNotEqualTo(next);
+            assertThat(connects(net, net.hostAddress().getHostAddress(), 53)).as("DNS on the slot taken").isTrue();
+        } finally {
+            HostCommand.run(List.of("ip", "link", "del", gone));
+            network.detach(id);
+        }
+    }
+
+    @Test
     void aRecordWhoseNetworkIsGoneIsDroppedAtStartWhileLiveAndJustWrittenOnesStay() throws Exception {
         Path records = dirs.run().resolve("net");
         java.nio.file.attribute.FileTime old = java.nio.file.attribute.FileTime.from(
