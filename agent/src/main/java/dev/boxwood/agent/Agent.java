@@ -12,6 +12,8 @@ import dev.boxwood.agent.process.ProcessService;
 import dev.boxwood.agent.users.Accounts;
 import dev.boxwood.agent.users.Users;
 import dev.boxwood.protocol.Ports;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -24,8 +26,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Entry point of the in-sandbox daemon (E2B's envd): HTTP/1.1 on 0.0.0.0:49983, every request on a virtual thread.
  * Environment: {@code BOXWOOD_AGENT_PORT} (default 49983), {@code BOXWOOD_AGENT_HOST} (default 0.0.0.0),
- * {@code BOXWOOD_INIT_TOKEN} (the secret {@code POST /init} must carry; when unset, /init is open, as in envd's
- * local debug mode). With {@code --train} it runs {@link dev.boxwood.agent.startup.Training} and exits: a training
+ * {@code BOXWOOD_INIT_TOKEN_FILE} (a file holding the secret {@code POST /init} must carry, removed once read) or
+ * {@code BOXWOOD_INIT_TOKEN} (the secret itself; when neither is set, /init is open, as in envd's local debug mode). With {@code --train} it runs {@link dev.boxwood.agent.startup.Training} and exits: a training
  * run for the JVM's AOT cache ({@code -XX:AOTCacheOutput}).
  */
 public final class Agent implements AutoCloseable {
@@ -54,7 +56,7 @@ public final class Agent implements AutoCloseable {
         prepareInitInBackground();
         String port = System.getenv().getOrDefault("BOXWOOD_AGENT_PORT", String.valueOf(Ports.AGENT));
         String host = System.getenv().getOrDefault("BOXWOOD_AGENT_HOST", "0.0.0.0");
-        String initToken = System.getenv("BOXWOOD_INIT_TOKEN");
+        String initToken = initToken();
         awaitLoopback();
         // >>> code interpreter hook: E2B's interpreter on 49999 when the template has a Jupyter kernel. Started
         // first, so its port is open by the time the server sees this agent healthy and hands the sandbox out.
@@ -74,6 +76,21 @@ public final class Agent implements AutoCloseable {
         dev.boxwood.agent.sudo.SudoService.startIfRoot();
         // <<< sudo hook
         agent.server.join();
+    }
+
+    /**
+     * The secret {@code /init} must carry: read from {@code BOXWOOD_INIT_TOKEN_FILE} and the file removed, before any
+     * process of the sandbox's user can run, or else {@code BOXWOOD_INIT_TOKEN} (local debugging). A file that is named
+     * but cannot be read ends the agent: falling back to an open {@code /init} would hand the sandbox to anyone.
+     */
+    static String initToken() throws IOException {
+        String file = System.getenv("BOXWOOD_INIT_TOKEN_FILE");
+        if (file == null) return System.getenv("BOXWOOD_INIT_TOKEN");
+        Path path = Path.of(file);
+        String token = Files.readString(path).strip();
+        Files.delete(path);
+        if (token.isEmpty()) throw new IOException("the init token file " + file + " is empty");
+        return token;
     }
 
     /**

@@ -40,7 +40,7 @@ public final class Training {
             Agent.logListening("127.0.0.1", port);
             // Like Agent.main; the interpreter binds its own port, which in the throwaway sandbox is free.
             interpreter = InterpreterServer.startIfAvailable(settings, jetty);
-            if (System.getenv("BOXWOOD_INIT_TOKEN") != null) {
+            if (System.getenv("BOXWOOD_INIT_TOKEN_FILE") != null) {
                 // in a sandbox (never on a host, whose /run this would write to), as Agent.main does
                 dev.boxwood.agent.sudo.SudoService.startIfRoot();
             }

@@ -213,19 +213,27 @@ public abstract sealed class OciRuntime implements SandboxRuntime permits CrunRu
         disk.seed("etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t"
                 + id + "\n", ROOT_UID, lower);
         disk.seed("etc/resolv.conf", resolvConf, ROOT_UID, lower);
+        disk.seed(INIT_TOKEN_FILE.substring(1), initToken, 0400, ROOT_UID, lower);
         disk.mountOverlay(lower);
         return disk;
     }
 
-    /** The sandbox process's environment. */
-    static Map<String, String> agentEnv(String initToken) {
+    /**
+     * The sandbox process's environment. The init token is not in it but in a root-only file that the agent reads and
+     * removes as it starts: an environment stays readable in {@code /proc/<pid>/environ} for as long as the process
+     * runs, to whomever the kernel allows, and gVisor's kernel lets the sandbox's unprivileged user read init's.
+     */
+    static Map<String, String> agentEnv() {
         Map<String, String> env = new LinkedHashMap<>();
         env.put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
         env.put("HOME", "/root");
         env.put("LANG", "C.UTF-8");
-        env.put("BOXWOOD_INIT_TOKEN", initToken);
+        env.put("BOXWOOD_INIT_TOKEN_FILE", INIT_TOKEN_FILE);
         return env;
     }
+
+    /** Where, inside the sandbox, the agent finds its init token at start (mode 0400, root's). */
+    static final String INIT_TOKEN_FILE = "/etc/boxwood/init-token";
 
     /**
      * Boots: disk, network (now or from {@link #launch}), bundle, {@code create}, then {@link #launch}.
@@ -249,7 +257,7 @@ public abstract sealed class OciRuntime implements SandboxRuntime permits CrunRu
         Map<Path, String> writable = new LinkedHashMap<>();
         List<String> args = process(spec, disk, training, binds, writable);
         long memoryBytes = Math.max(64, spec.memoryMB()) * 1024L * 1024L;
-        var input = new OciSpec.Input(disk.rootfs(), id, args, agentEnv(initToken), cgroupPath(id),
+        var input = new OciSpec.Input(disk.rootfs(), id, args, agentEnv(), cgroupPath(id),
                 Math.max(1, spec.cpuCount()), memoryBytes, config.pidsLimit(), config.noNewPrivileges(), binds,
                 writable);
         ObjectNode oci = OciSpec.build(input);

@@ -74,6 +74,11 @@ public final class SandboxDisk {
 
     /** Writes a file into the upper layer before the overlay is mounted, owned by root inside. */
     public void seed(String path, String content, int rootUid, Path lower) throws IOException {
+        seed(path, content, 0644, rootUid, lower);
+    }
+
+    /** {@link #seed(String, String, int, Path)} with the file's mode. */
+    public void seed(String path, String content, int mode, int rootUid, Path lower) throws IOException {
         Path target = upper().resolve(path);
         Path parent = target.getParent();
         if (!Files.isDirectory(parent)) {
@@ -81,15 +86,17 @@ public final class SandboxDisk {
             // Mirror each new directory's mode from the template, so e.g. /etc stays 0755.
             for (Path p = parent; p.startsWith(upper()) && !p.equals(upper()); p = p.getParent()) {
                 Path inLower = lower.resolve(upper().relativize(p).toString());
-                int mode = Files.isDirectory(inLower)
+                int dirMode = Files.isDirectory(inLower)
                         ? (Integer) Files.getAttribute(inLower, "unix:mode") & 07777 : 0755;
-                Files.setAttribute(p, "unix:mode", mode, LinkOption.NOFOLLOW_LINKS);
+                Files.setAttribute(p, "unix:mode", dirMode, LinkOption.NOFOLLOW_LINKS);
                 chown(p, rootUid);
             }
         }
-        Files.writeString(target, content);
-        Files.setAttribute(target, "unix:mode", 0644, LinkOption.NOFOLLOW_LINKS);
+        // created with the mode, so that the content is never readable by more than the mode allows
+        Files.writeString(target, "", java.nio.file.StandardOpenOption.CREATE_NEW);
+        Files.setAttribute(target, "unix:mode", mode, LinkOption.NOFOLLOW_LINKS);
         chown(target, rootUid);
+        Files.writeString(target, content);
     }
 
     public void mountOverlay(Path lower) {
