@@ -19,6 +19,12 @@ import java.util.concurrent.TimeUnit;
  * and wires before {@code runsc create} — the sandbox still sees only its veth, behind the same firewall. And the
  * platform is {@code systrap}: KVM needs VMX/SVM, which this host lacks. The spec keeps the user namespace mapping
  * so the template's files (owned by the host range from 100000) appear with their own owners inside.
+ *
+ * <p>No gVisor overlay on the root ({@code --overlay2=none}; its default, {@code root:self}, keeps the root's upper
+ * layer in the Sentry, file data in a file on the sandbox's disk): the root is Boxwood's overlay on the sandbox's own
+ * disk, as with crun, so that the disk's size and inode limits hold. With gVisor's overlay, files without data cost
+ * the Sentry memory instead, and a sandbox making millions of empty files died of its memory limit rather than
+ * getting ENOSPC (the hostile suite's inode test).
  */
 public final class RunscRuntime extends OciRuntime {
 
@@ -29,7 +35,7 @@ public final class RunscRuntime extends OciRuntime {
     @Override
     List<String> oci(String... args) {
         List<String> command = new ArrayList<>(List.of("runsc", "--root", root.toString(),
-                "--platform=systrap", "--network=host"));
+                "--platform=systrap", "--network=host", "--overlay2=none"));
         command.addAll(List.of(args));
         return command;
     }
