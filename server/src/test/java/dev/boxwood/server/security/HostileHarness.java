@@ -9,6 +9,8 @@ import dev.boxwood.server.BoxwoodServer;
 import dev.boxwood.server.Config;
 import dev.boxwood.server.runtime.CrunRuntime;
 import dev.boxwood.server.runtime.ForwardingRuntime;
+import dev.boxwood.server.runtime.HostCommand;
+import dev.boxwood.server.runtime.OciRuntime;
 import dev.boxwood.server.runtime.RunningSandbox;
 import dev.boxwood.server.runtime.SandboxSpec;
 import java.io.ByteArrayOutputStream;
@@ -34,11 +36,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 import java.util.stream.Stream;
 
 /**
- * A real Boxwood server over real crun sandboxes with the real agent, in directories of its own, for the hostile
- * suite. It remembers every secret it sees (API keys, access and traffic tokens, init tokens) and everything the
+ * A real Boxwood server over real sandboxes (crun, runc or runsc) with the real agent, in directories of its own, for
+ * the hostile suite. It remembers every secret it sees (API keys, access and traffic tokens, init tokens) and everything the
  * server printed, so the suite can check that no secret was ever logged.
  */
 final class HostileHarness implements AutoCloseable {
@@ -57,9 +60,9 @@ final class HostileHarness implements AutoCloseable {
     private final PrintStream originalErr = System.err;
     private final PrintStream originalOut = System.out;
 
-    static void assumeSandboxesWork() {
+    static void assumeSandboxesWork(String binary) {
         assumeTrue("root".equals(System.getProperty("user.name")), "sandboxes need root");
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/crun")), "sandboxes need crun");
+        assumeTrue(HostCommand.run(List.of(binary, "--version")).ok(), "sandboxes need " + binary);
         assumeTrue(Files.isDirectory(TEMPLATES.resolve("base/rootfs")), "the base template is not built");
         assumeTrue(Files.isRegularFile(agentJar()), "the agent jar is not built");
     }
@@ -69,7 +72,7 @@ final class HostileHarness implements AutoCloseable {
         return home.resolve("agent/target/boxwood-agent.jar");
     }
 
-    HostileHarness(int pidsLimit) {
+    HostileHarness(int pidsLimit, Function<CrunRuntime.Config, OciRuntime> runtimeOf) {
         // Server log lines go to System.err (slf4j-simple); tee them so the suite can search them afterwards.
         System.setErr(new PrintStream(new Tee(originalErr, printed), true, StandardCharsets.UTF_8));
         System.setOut(new PrintStream(new Tee(originalOut, printed), true, StandardCharsets.UTF_8));
@@ -82,7 +85,7 @@ final class HostileHarness implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        runtime = new ScopedRuntime(new CrunRuntime(new CrunRuntime.Config(dataDir, runDir,
+        runtime = new ScopedRuntime(runtimeOf.apply(new CrunRuntime.Config(dataDir, runDir,
                 Path.of(System.getProperty("java.home")), agentJar(), null, pidsLimit, true, Duration.ofSeconds(90))));
         Config config = Config.builder().dataDir(dataDir).port(0).metricsInterval(Duration.ofSeconds(1))
                 .defaults(1, 256, 256).maximums(2, 1024, 1024).rateLimit(0, 1).build();
@@ -268,28 +271,28 @@ final class HostileHarness implements AutoCloseable {
         }
     }
 
-    /** The crun runtime, blind to sandboxes it did not start (other servers on this host keep theirs). */
+    /** The runtime, blind to sandboxes it did not start (other servers on this host keep theirs). */
     static final class ScopedRuntime extends ForwardingRuntime {
-        final CrunRuntime crun;
+        final OciRuntime oci;
         final Set<String> mine = ConcurrentHashMap.newKeySet();
         final Map<String, RunningSandbox> started = new ConcurrentHashMap<>();
 
-        ScopedRuntime(CrunRuntime crun) {
-            super(crun);
-            this.crun = crun;
+        ScopedRuntime(OciRuntime oci) {
+            super(oci);
+            this.oci = oci;
         }
 
         @Override
         public RunningSandbox start(SandboxSpec spec) {
             mine.add(spec.sandboxId());
-            RunningSandbox running = crun.start(spec);
+            RunningSandbox running = oci.start(spec);
             started.put(spec.sandboxId(), running);
             return running;
         }
 
         @Override
         public List<String> leftovers() {
-            return crun.leftovers().stream().filter(mine::contains).toList();
+            return oci.leftovers().stream().filter(mine::contains).toList();
         }
     }
 }

@@ -3,6 +3,9 @@ package dev.boxwood.server.security;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.boxwood.server.runtime.Cgroups;
+import dev.boxwood.server.runtime.CrunRuntime;
+import dev.boxwood.server.runtime.OciRuntime;
+import dev.boxwood.server.runtime.RunscRuntime;
 import dev.boxwood.server.runtime.RunningSandbox;
 import dev.boxwood.server.security.HostileHarness.Box;
 import dev.boxwood.server.security.HostileHarness.Run;
@@ -30,16 +33,26 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * Hostile code in real crun sandboxes behind a real server, driven the way an SDK drives them (the router and the
+ * Hostile code in real sandboxes behind a real server, driven the way an SDK drives them (the router and the
  * agent's process stream). After (and during) each workload a neighbour sandbox answers a command and the API
  * answers. What the runtime-level suites already prove with {@code crun exec} (IsolationTest, ContainmentTest) is
  * not repeated; this suite adds what needs the agent and the server, and checks at the end that no secret handed
- * out during the suite was ever logged.
+ * out during the suite was ever logged. This class runs it on crun, the default runtime; its subclasses run the same
+ * workloads on runc and on gVisor's runsc, which must contain them just as well.
  */
 @Tag("sandbox")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class HostileWorkloadTest {
+    /** The runtime under test, made from the harness's configuration. */
+    OciRuntime runtime(CrunRuntime.Config config) {
+        return new CrunRuntime(config);
+    }
+
+    String binary() {
+        return "crun";
+    }
+
     /** A generous bound for the neighbour's echo: the machine is shared with other test runs. */
     static final long NEIGHBOUR_BOUND_SECONDS = 90;
     static final int PIDS = 128;
@@ -50,8 +63,8 @@ class HostileWorkloadTest {
 
     @BeforeAll
     void start() {
-        HostileHarness.assumeSandboxesWork();
-        h = new HostileHarness(PIDS);
+        HostileHarness.assumeSandboxesWork(binary());
+        h = new HostileHarness(PIDS, this::runtime);
         key = h.newKey("hostile");
         neighbour = h.create(h.newKey("neighbour"), "{\"templateID\":\"base\",\"timeout\":1800}");
     }
@@ -84,7 +97,7 @@ class HostileWorkloadTest {
     }
 
     /** As the host: freeze the sandbox, SIGKILL everything in it but its init and agent, thaw. */
-    static void endBomb(Box box) throws Exception {
+    void endBomb(Box box) throws Exception {
         Path freezer = Path.of("/sys/fs/cgroup/freezer/boxwood", box.id(), "freezer.state");
         Files.writeString(freezer, "FROZEN");
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
@@ -108,6 +121,13 @@ class HostileWorkloadTest {
 
     static String cgroup(Box box) {
         return "/boxwood/" + box.id();
+    }
+
+    /** The host's kernel stops a process that outgrows its sandbox's memory with the cgroup's OOM killer. */
+    void assertMemoryBombStopped(String eaten, Box eater) {
+        assertThat(eaten).as("SIGKILL from the memory cgroup's OOM killer").contains("rc=137");
+        assertThat(Cgroups.readStat("memory", cgroup(eater), "memory.oom_control", "oom_kill"))
+                .as("OOM kills in the eater (its command said %s)", eaten.strip()).isPositive();
     }
 
     @Test
@@ -138,9 +158,7 @@ class HostileWorkloadTest {
             long wall = System.nanoTime() - wallBefore;
 
             String eaten = eat.get(5, TimeUnit.MINUTES).stdout();
-            assertThat(eaten).as("SIGKILL from the memory cgroup's OOM killer").contains("rc=137");
-            assertThat(Cgroups.readStat("memory", cgroup(eater), "memory.oom_control", "oom_kill"))
-                    .as("OOM kills in the eater (its command said %s)", eaten.strip()).isPositive();
+            assertMemoryBombStopped(eaten, eater);
             assertThat(Cgroups.readLong("memory", cgroup(eater), "memory.max_usage_in_bytes"))
                     .isLessThanOrEqualTo(256L << 20);
 
@@ -287,7 +305,7 @@ class HostileWorkloadTest {
             int apiPort = h.server.uri().getPort();
             RunningSandbox mine = h.runtime.started.get(box.id());
             RunningSandbox other = h.runtime.started.get(neighbour.id());
-            String hostSide = h.runtime.crun.network().find(box.id()).orElseThrow().hostAddress().getHostAddress();
+            String hostSide = h.runtime.oci.network().find(box.id()).orElseThrow().hostAddress().getHostAddress();
             AtomicInteger accepted = new AtomicInteger();
             try (ServerSocket onVeth = listen(InetAddress.getByName(hostSide), accepted)) {
                 // Only addresses on this machine: metadata and private ranges are probed by IsolationTest against
@@ -350,9 +368,14 @@ class HostileWorkloadTest {
         try {
             String init = h.initToken(box.id());
             String out = h.run(box, "user", "env; cat /proc/1/environ 2>&1; echo; cat /proc/1/cmdline | tr '\\0' ' ';"
-                    + " echo; ls -la /proc/1/ 2>&1 | head -3").stdout();
+                    + " echo; ls -la /proc/1/ 2>&1 | head -3; cat /etc/boxwood/init-token 2>&1").stdout();
+            // The agent removed the init token's file as it started, and no environment ever held the token.
             assertThat(out).doesNotContain(box.accessToken()).doesNotContain(init).doesNotContain(key)
-                    .doesNotContain("BOXWOOD_INIT_TOKEN").contains("Permission denied");
+                    .doesNotContain("BOXWOOD_INIT_TOKEN=").contains("/etc/boxwood/init-token: No such file");
+            if (!(h.runtime.oci instanceof RunscRuntime)) {
+                // The host's kernel keeps root's /proc entries from the user; gVisor's shows init's environment.
+                assertThat(out).contains("Permission denied");
+            }
             // Root inside owns the sandbox anyway, but the access token is not lying around for it either.
             String rootView = h.sh(box, "grep -rls -- " + box.accessToken() + " /etc /home /root /tmp /run /var 2>/dev/null;"
                     + " env | grep -c -- " + box.accessToken() + "; true");
