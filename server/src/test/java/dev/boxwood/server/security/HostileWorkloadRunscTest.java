@@ -33,7 +33,8 @@ class HostileWorkloadRunscTest extends HostileWorkloadTest {
     /**
      * The bombs on gVisor, where a fork bomb takes its own sandbox down: the host sees gVisor's processes in the
      * sandbox's cgroups (the Sentry's threads and a systrap stub per address space), not the sandbox's, and once the
-     * pids limit refuses the Sentry a thread, the Sentry exits. Contained all the same, which is what this asserts:
+     * pids limit refuses the Sentry a thread, the Sentry exits (Go's runtime cannot go on without the thread it asked
+     * for: gVisor's issue 2490, open upstream). Contained all the same, which is what this asserts:
      * the neighbour and the API answer throughout, a memory bomb beside it is stopped within its limit and its sandbox
      * carries on, and the dead sandbox is removed by a kill. (Owed: a pids limit inside gVisor below the host's, so
      * that the sandbox survives its bomb as it does on crun and runc.)
@@ -46,10 +47,8 @@ class HostileWorkloadRunscTest extends HostileWorkloadTest {
         Box eater = victim(1, 256, 256);
         ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
         try {
-            var fork = pool.submit(() -> h.run(forker, "root",
-                    "timeout -s KILL 20 bash -c 'f(){ f|f& }; f' >/dev/null 2>&1; echo done"));
-            var eat = pool.submit(() -> h.run(eater, "user", "timeout -s KILL 60 python3 -c '\na=[]\nwhile True: "
-                    + "a.append(bytearray(16 << 20))\n' >/dev/null 2>&1; echo rc=$? after=$SECONDS"));
+            var fork = pool.submit(() -> h.run(forker, "root", FORK_BOMB));
+            var eat = pool.submit(() -> h.run(eater, "user", MEMORY_BOMB));
             neighbourAndApiAnswer();
             String eaten = eat.get(5, TimeUnit.MINUTES).stdout();
             assertMemoryBombStopped(eaten, eater);

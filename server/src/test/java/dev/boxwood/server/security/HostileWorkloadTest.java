@@ -123,6 +123,12 @@ class HostileWorkloadTest {
         return "/boxwood/" + box.id();
     }
 
+    /** A fork bomb, as root; its own forks outlive the timeout's kill of bash. */
+    static final String FORK_BOMB = "timeout -s KILL 20 bash -c 'f(){ f|f& }; f' >/dev/null 2>&1; echo done";
+    /** A memory bomb, as the user: 16 MiB more every step, for at most 60 s; says how it ended. */
+    static final String MEMORY_BOMB = "timeout -s KILL 60 python3 -c '\na=[]\nwhile True: "
+            + "a.append(bytearray(16 << 20))\n' >/dev/null 2>&1; echo rc=$? after=$SECONDS";
+
     /** The host's kernel stops a process that outgrows its sandbox's memory with the cgroup's OOM killer. */
     void assertMemoryBombStopped(String eaten, Box eater) {
         assertThat(eaten).as("SIGKILL from the memory cgroup's OOM killer").contains("rc=137");
@@ -142,10 +148,8 @@ class HostileWorkloadTest {
             // The fork bomb runs until the test, as the host, ends it (killing from inside is unreliable while
             // it forks). Its stream must then end and the agent take new commands: the agent's JVM could not start
             // threads during the bomb either, and once could not recover (SECURITY.md).
-            var fork = pool.submit(() -> h.run(forker, "root",
-                    "timeout -s KILL 20 bash -c 'f(){ f|f& }; f' >/dev/null 2>&1; echo done"));
-            var eat = pool.submit(() -> h.run(eater, "user", "timeout -s KILL 60 python3 -c '\na=[]\nwhile True: "
-                    + "a.append(bytearray(16 << 20))\n' >/dev/null 2>&1; echo rc=$? after=$SECONDS"));
+            var fork = pool.submit(() -> h.run(forker, "root", FORK_BOMB));
+            var eat = pool.submit(() -> h.run(eater, "user", MEMORY_BOMB));
             // Six spinners on a 1-CPU sandbox; the command waits for them (the agent ends a command's children).
             long cpuBefore = Cgroups.readLong("cpuacct", cgroup(spinner), "cpuacct.usage");
             long wallBefore = System.nanoTime();
