@@ -68,6 +68,11 @@ final class ServeCommand implements Callable<Integer> {
             + " further creates wait in a FIFO queue (default: the number of CPUs, at least 2)")
     Integer maxConcurrentBoots;
 
+    @Option(names = "--max-sandboxes-per-team", defaultValue = "0",
+            description = "Most running sandboxes one team may have, creates under way included; a create beyond it"
+                    + " gets 429 (the SDKs' RateLimitError); 0 = no limit (default: ${DEFAULT-VALUE})")
+    int maxSandboxesPerTeam;
+
     @Option(names = {"--insecure-public-bind", "--insecure-public"},
             description = "Allow a non-loopback --bind without --tls although keys and tokens then travel in clear text")
     boolean insecurePublic;
@@ -151,6 +156,10 @@ final class ServeCommand implements Callable<Integer> {
             System.err.println("boxwood serve: --max-concurrent-boots must be at least 1");
             return 2;
         }
+        if (maxSandboxesPerTeam < 0) {
+            System.err.println("boxwood serve: --max-sandboxes-per-team must be 0 (no limit) or more");
+            return 2;
+        }
         if (cpus < 1 || maxMemoryMB < 64 || maxDiskMB < 64) {
             System.err.println("boxwood serve: sandbox maximums must be at least 1 CPU, 64 MiB memory and 64 MiB disk");
             return 2;
@@ -163,6 +172,7 @@ final class ServeCommand implements Callable<Integer> {
                 .pools(dev.boxwood.server.pool.PoolSizes.parse(pool))
                 .maxConcurrentBoots(maxConcurrentBoots != null ? maxConcurrentBoots
                         : dev.boxwood.server.pool.BootGate.defaultPermits())
+                .maxSandboxesPerTeam(maxSandboxesPerTeam)
                 .pausedRetention(Duration.ofHours(pausedRetentionHours)).snapshotQuotaBytes(snapshotQuotaMB << 20)
                 .ingress(new dev.boxwood.server.router.IngressConfig(tls, abs(tlsCert), abs(tlsKey), maxProxiedPerSandbox))
                 .defaults(Math.min(defaults.defaultCpuCount(), cpus), Math.min(defaults.defaultMemoryMB(), maxMemoryMB),

@@ -27,6 +27,8 @@ import java.time.Duration;
  * @param pausedRetention  how long a paused sandbox is kept before it is removed (E2B: paused sandboxes do not time out)
  * @param snapshotQuotaBytes most bytes of snapshots one team may keep; a snapshot beyond it is refused
  * @param maxConcurrentBoots most sandboxes booting at once (creates and pool refills); the rest wait in a FIFO queue
+ * @param maxSandboxesPerTeam most running sandboxes one team may have (booting ones included); a create beyond it is
+ *                           refused with 429; 0 = no limit
  */
 public record Config(Path dataDir, String bind, int port, String domain, String runtime, Duration maxLifetime,
                      int defaultCpuCount, int defaultMemoryMB, int defaultDiskMB,
@@ -34,7 +36,7 @@ public record Config(Path dataDir, String bind, int port, String domain, String 
                      double rateLimit, int rateBurst, java.util.Map<String, Integer> pools,
                      Duration pausedRetention, long snapshotQuotaBytes,
                      dev.boxwood.server.router.IngressConfig ingress, boolean insecurePublicBind,
-                     int maxConcurrentBoots) {
+                     int maxConcurrentBoots, int maxSandboxesPerTeam) {
 
     public static final String DEFAULT_DATA_DIR = "/var/lib/boxwood";
 
@@ -75,6 +77,7 @@ public record Config(Path dataDir, String bind, int port, String domain, String 
         private Duration pausedRetention = Duration.ofHours(24);
         private long snapshotQuotaBytes = 10L << 30;
         private int maxConcurrentBoots = dev.boxwood.server.pool.BootGate.defaultPermits();
+        private int maxSandboxesPerTeam;
 
         public Builder dataDir(Path v) { dataDir = v; return this; }
         public Builder bind(String v) { bind = v; return this; }
@@ -107,11 +110,13 @@ public record Config(Path dataDir, String bind, int port, String domain, String 
         public Builder pausedRetention(Duration v) { pausedRetention = v; return this; }
         public Builder snapshotQuotaBytes(long v) { snapshotQuotaBytes = v; return this; }
         public Builder maxConcurrentBoots(int v) { maxConcurrentBoots = v; return this; }
+        public Builder maxSandboxesPerTeam(int v) { maxSandboxesPerTeam = v; return this; }
 
         public Config build() {
             return new Config(dataDir, bind, port, domain, runtime, maxLifetime, defaultCpuCount, defaultMemoryMB,
                     defaultDiskMB, maxCpuCount, maxMemoryMB, maxDiskMB, metricsInterval, rateLimit, rateBurst, pools,
-                    pausedRetention, snapshotQuotaBytes, ingress, insecurePublicBind, maxConcurrentBoots);
+                    pausedRetention, snapshotQuotaBytes, ingress, insecurePublicBind, maxConcurrentBoots,
+                    maxSandboxesPerTeam);
         }
     }
 

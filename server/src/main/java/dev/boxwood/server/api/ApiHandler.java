@@ -76,6 +76,7 @@ public final class ApiHandler extends Handler.Abstract {
                 case BAD_REQUEST -> 400;
                 case NOT_FOUND -> 404;
                 case CONFLICT -> 409;
+                case LIMITED -> 429;
                 case FAILED -> 500;
             };
             if (status == 500) LOG.error("request {} {} failed: {}", request.getMethod(), path(request), e.getMessage(), e);

@@ -2,7 +2,8 @@ package dev.boxwood.server.sandbox;
 
 /** A lifecycle operation refused or failed; {@link Kind} says which HTTP status it deserves. */
 public final class SandboxError extends RuntimeException {
-    public enum Kind { BAD_REQUEST, NOT_FOUND, CONFLICT, FAILED }
+    /** {@code LIMITED}: over a quota the operator set (429, which the SDKs raise as a RateLimitError). */
+    public enum Kind { BAD_REQUEST, NOT_FOUND, CONFLICT, LIMITED, FAILED }
 
     private final Kind kind;
 

@@ -51,6 +51,8 @@ public final class SandboxManager implements AutoCloseable {
     private final Templates templates;
     private final AgentClient agent;
     private final Map<String, LiveSandbox> live = new ConcurrentHashMap<>();
+    /** Creates under way per team, not yet in {@link #live}: counted against the team's limit. */
+    private final Map<String, Integer> admitted = new java.util.HashMap<>();
     private final ScheduledThreadPoolExecutor scheduler;
     private volatile dev.boxwood.server.pool.WarmPools pools;
     private final dev.boxwood.server.pool.BootGate boots;
@@ -102,6 +104,42 @@ public final class SandboxManager implements AutoCloseable {
         int cpus = resource(spec.cpuCount(), config.defaultCpuCount(), config.maxCpuCount(), "cpuCount");
         int memory = resource(spec.memoryMB(), config.defaultMemoryMB(), config.maxMemoryMB(), "memoryMB");
         int disk = resource(spec.diskSizeMB(), config.defaultDiskMB(), config.maxDiskMB(), "diskSizeMB");
+        admit(team);
+        try {
+            return create(team, spec, egress, t0, cpus, memory, disk);
+        } finally {
+            release(team);
+        }
+    }
+
+    /**
+     * Counts a create against its team's limit, or refuses it: the team's running sandboxes and its creates under way
+     * together stay within {@code maxSandboxesPerTeam}, so one team cannot take the whole host.
+     */
+    private void admit(Team team) {
+        int max = config.maxSandboxesPerTeam();
+        if (max <= 0) return;
+        synchronized (admitted) {
+            long running = live.values().stream().filter(s -> s.row().teamId().equals(team.id())
+                    && s.row().status() == SandboxRow.Status.RUNNING).count();
+            int underWay = admitted.getOrDefault(team.id(), 0);
+            if (running + underWay >= max) {
+                throw new SandboxError(SandboxError.Kind.LIMITED, "team '" + team.name() + "' has reached its limit of "
+                        + max + " running sandboxes (" + running + " running, " + underWay + " starting); kill one first");
+            }
+            admitted.merge(team.id(), 1, Integer::sum);
+        }
+    }
+
+    private void release(Team team) {
+        if (config.maxSandboxesPerTeam() <= 0) return;
+        synchronized (admitted) {
+            admitted.computeIfPresent(team.id(), (id, n) -> n > 1 ? n - 1 : null);
+        }
+    }
+
+    private SandboxRow create(Team team, CreateSpec spec, dev.boxwood.server.network.EgressRules egress, long t0,
+                              int cpus, int memory, int disk) {
         String accessToken = newAccessToken();
         dev.boxwood.server.pool.WarmPools.Pooled claimed = claimPooled(spec, cpus, memory, disk, egress, accessToken);
         RunningSandbox running = claimed == null ? null : claimed.sandbox();

@@ -54,6 +54,40 @@ class LifecycleTest {
     }
 
     @Test
+    void aTeamAtItsSandboxLimitIsRefusedWith429UntilItKillsOneWhileOtherTeamsCreate() throws Exception {
+        s.close();
+        s = new TestServer(dir, new LoopbackRuntime(), c -> c.maxConcurrentBoots(4).maxSandboxesPerTeam(2));
+        key = s.newKey("limited");
+        // three at once: the creates under way count, so exactly two get through
+        ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
+        List<Future<HttpResponse<String>>> racing = new ArrayList<>();
+        for (int i = 0; i < 3; i++) racing.add(pool.submit(() -> s.call("POST", "/v2/sandboxes", key, "{\"templateID\":\"base\"}")));
+        List<String> ids = new ArrayList<>();
+        int refused = 0;
+        for (Future<HttpResponse<String>> f : racing) {
+            HttpResponse<String> r = f.get();
+            if (r.statusCode() == 201) {
+                ids.add(JSON.readTree(r.body()).get("sandboxID").asText());
+            } else {
+                JsonNode error = ok(r, 429);
+                assertThat(error.get("code").asInt()).isEqualTo(429);
+                assertThat(error.get("message").asText()).contains("limit of 2 running sandboxes");
+                refused++;
+            }
+        }
+        pool.shutdown();
+        assertThat(ids).hasSize(2);
+        assertThat(refused).isEqualTo(1);
+        assertThat(s.runtime.boxes).hasSize(2); // the refused create booted nothing
+        // the limit is the team's: another team creates
+        String other = s.newKey("other");
+        assertThat(s.call("POST", "/v2/sandboxes", other, "{\"templateID\":\"base\"}").statusCode()).isEqualTo(201);
+        ok(s.call("DELETE", "/sandboxes/" + ids.getFirst(), key, null), 204);
+        create("{\"templateID\":\"base\"}");
+        ok(s.call("POST", "/v2/sandboxes", key, "{\"templateID\":\"base\"}"), 429);
+    }
+
+    @Test
     void createReturnsWhatTheSdkReadsAndInitialisesTheAgent() throws Exception {
         JsonNode sb = ok(s.call("POST", "/v2/sandboxes", key,
                 "{\"templateID\":\"base\",\"envVars\":{\"FOO\":\"bar\"},\"metadata\":{\"who\":\"test\"}}"), 201);
