@@ -41,6 +41,8 @@ public final class SandboxNetwork implements AutoCloseable {
         final DnsForwarder dns;
         final EgressProxy proxy;
         volatile EgressRules rules = EgressRules.OPEN;
+        /** The rules this process put into the firewall itself (null: none yet, e.g. after a restart). */
+        volatile EgressRules applied;
 
         Served(String id, NetworkAttachment net, UpstreamResolver resolver) throws IOException {
             dns = new DnsForwarder(net.hostAddress(), resolver, () -> rules);
@@ -103,8 +105,12 @@ public final class SandboxNetwork implements AutoCloseable {
         NetworkAttachment net = find(sandboxId)
                 .orElseThrow(() -> new RuntimeFailure("sandbox " + sandboxId + " has no network"));
         Served s = serve(net);
+        // A cold create asks for the open rules its set-up has just put in: an nft run (25-45 ms) on its path for
+        // nothing. Rules this process has not applied itself are always applied.
+        if (rules.equals(s.applied)) return;
         firewall.applyRules(net, rules, dnsAddress());
         s.rules = rules;
+        s.applied = rules;
     }
 
     /** The rules this process last applied to a sandbox (open when it applied none). */
@@ -412,6 +418,7 @@ public final class SandboxNetwork implements AutoCloseable {
             HostCommand.check(List.of("nft", "-f", "-"), transaction);
         }
         s.rules = EgressRules.OPEN;
+        s.applied = EgressRules.OPEN;
         TrafficLimits.shapeNew(net);
     }
 
