@@ -27,8 +27,9 @@ import org.slf4j.LoggerFactory;
  * Entry point of the in-sandbox daemon (E2B's envd): HTTP/1.1 on 0.0.0.0:49983, every request on a virtual thread.
  * Environment: {@code BOXWOOD_AGENT_PORT} (default 49983), {@code BOXWOOD_AGENT_HOST} (default 0.0.0.0),
  * {@code BOXWOOD_INIT_TOKEN_FILE} (a file holding the secret {@code POST /init} must carry, removed once read) or
- * {@code BOXWOOD_INIT_TOKEN} (the secret itself; when neither is set, /init is open, as in envd's local debug mode). With {@code --train} it runs {@link dev.boxwood.agent.startup.Training} and exits: a training
- * run for the JVM's AOT cache ({@code -XX:AOTCacheOutput}).
+ * {@code BOXWOOD_INIT_TOKEN} (the secret itself; when neither is set, /init is open, as in envd's local debug mode).
+ * With {@code --train} it runs {@link dev.boxwood.agent.startup.Training} and exits: a training run for the JVM's AOT
+ * cache ({@code -XX:AOTCacheOutput}).
  */
 public final class Agent implements AutoCloseable {
     private final Server server;

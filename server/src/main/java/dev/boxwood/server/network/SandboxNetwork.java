@@ -402,7 +402,8 @@ public final class SandboxNetwork implements AutoCloseable {
 
     /**
      * The firewall entries, the connection caps and the open default rules in one nftables transaction (with the DNS
-     * forwarder and egress proxy that {@link #link} started), then the bandwidth shaping (one {@code tc -batch} per end).
+     * forwarder and egress proxy that {@link #link} started), then the bandwidth shaping (one {@code tc -batch} per
+     * end).
      */
     void complete(NetworkAttachment net) {
         Served s = serve(net);

@@ -125,7 +125,8 @@ public final class SandboxManager implements AutoCloseable {
             int underWay = admitted.getOrDefault(team.id(), 0);
             if (running + underWay >= max) {
                 throw new SandboxError(SandboxError.Kind.LIMITED, "team '" + team.name() + "' has reached its limit of "
-                        + max + " running sandboxes (" + running + " running, " + underWay + " starting); kill one first");
+                        + max + " running sandboxes (" + running + " running, " + underWay + " starting);"
+                        + " kill one first");
             }
             admitted.merge(team.id(), 1, Integer::sum);
         }

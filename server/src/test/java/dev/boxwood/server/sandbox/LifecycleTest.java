@@ -61,7 +61,9 @@ class LifecycleTest {
         // three at once: the creates under way count, so exactly two get through
         ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
         List<Future<HttpResponse<String>>> racing = new ArrayList<>();
-        for (int i = 0; i < 3; i++) racing.add(pool.submit(() -> s.call("POST", "/v2/sandboxes", key, "{\"templateID\":\"base\"}")));
+        for (int i = 0; i < 3; i++) {
+            racing.add(pool.submit(() -> s.call("POST", "/v2/sandboxes", key, "{\"templateID\":\"base\"}")));
+        }
         List<String> ids = new ArrayList<>();
         int refused = 0;
         for (Future<HttpResponse<String>> f : racing) {

@@ -41,8 +41,8 @@ import java.util.stream.Stream;
 
 /**
  * A real Boxwood server over real sandboxes (crun, runc or runsc) with the real agent, in directories of its own, for
- * the hostile suite. It remembers every secret it sees (API keys, access and traffic tokens, init tokens) and everything the
- * server printed, so the suite can check that no secret was ever logged.
+ * the hostile suite. It remembers every secret it sees (API keys, access and traffic tokens, init tokens) and
+ * everything the server printed, so the suite can check that no secret was ever logged.
  */
 final class HostileHarness implements AutoCloseable {
     static final ObjectMapper JSON = new ObjectMapper();
