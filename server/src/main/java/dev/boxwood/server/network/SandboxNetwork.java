@@ -36,22 +36,27 @@ public final class SandboxNetwork implements AutoCloseable {
     private final java.util.Map<String, Served> served = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile UpstreamResolver resolver = UpstreamResolver.fromResolvConf(Path.of("/etc/resolv.conf"));
 
-    /** What this process runs for one sandbox; {@code rules} is read by the proxy on every connection. */
+    /** What this process runs for one sandbox; {@link #rules} is read by the proxy on every connection. */
     private static final class Served implements AutoCloseable {
         final DnsForwarder dns;
         final EgressProxy proxy;
-        volatile EgressRules rules = EgressRules.OPEN;
         /** The rules this process put into the firewall itself (null: none yet, e.g. after a restart). */
         volatile EgressRules applied;
 
         Served(String id, NetworkAttachment net, UpstreamResolver resolver) throws IOException {
-            dns = new DnsForwarder(net.hostAddress(), resolver, () -> rules);
+            dns = new DnsForwarder(net.hostAddress(), resolver, this::rules);
             try {
-                proxy = new EgressProxy(id, net.hostAddress(), () -> rules, resolver);
+                proxy = new EgressProxy(id, net.hostAddress(), this::rules, resolver);
             } catch (IOException e) {
                 dns.close();
                 throw e;
             }
+        }
+
+        /** What the DNS forwarder and the proxy enforce: the rules last applied, open until there are any. */
+        EgressRules rules() {
+            EgressRules r = applied;
+            return r != null ? r : EgressRules.OPEN;
         }
 
         @Override
@@ -109,14 +114,13 @@ public final class SandboxNetwork implements AutoCloseable {
         // nothing. Rules this process has not applied itself are always applied.
         if (rules.equals(s.applied)) return;
         firewall.applyRules(net, rules, dnsAddress());
-        s.rules = rules;
         s.applied = rules;
     }
 
     /** The rules this process last applied to a sandbox (open when it applied none). */
     public EgressRules egress(String sandboxId) {
         Served s = served.get(sandboxId);
-        return s == null ? EgressRules.OPEN : s.rules;
+        return s == null ? EgressRules.OPEN : s.rules();
     }
 
     private Served serve(NetworkAttachment net) {
@@ -418,7 +422,6 @@ public final class SandboxNetwork implements AutoCloseable {
             TrafficLimits.install();
             HostCommand.check(List.of("nft", "-f", "-"), transaction);
         }
-        s.rules = EgressRules.OPEN;
         s.applied = EgressRules.OPEN;
         TrafficLimits.shapeNew(net);
     }
