@@ -53,7 +53,7 @@ class HostileWorkloadRunscTest extends HostileWorkloadTest {
             String eaten = eat.get(5, TimeUnit.MINUTES).stdout();
             assertMemoryBombStopped(eaten, eater);
             assertThat(Cgroups.readLong("memory", cgroup(eater), "memory.max_usage_in_bytes"))
-                    .isLessThanOrEqualTo(256L << 20);
+                    .isLessThanOrEqualTo(MEMORY_256_PEAK);
             try {
                 fork.get(3, TimeUnit.MINUTES); // its stream ends, however the sandbox ends
             } catch (ExecutionException streamBroke) {
