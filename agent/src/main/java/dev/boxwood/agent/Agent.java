@@ -58,6 +58,7 @@ public final class Agent implements AutoCloseable {
         String port = System.getenv().getOrDefault("BOXWOOD_AGENT_PORT", String.valueOf(Ports.AGENT));
         String host = System.getenv().getOrDefault("BOXWOOD_AGENT_HOST", "0.0.0.0");
         String initToken = initToken();
+        dev.boxwood.agent.process.ResourceExemption.keepToTheAgent(); // before the agent starts anything
         awaitLoopback();
         // >>> code interpreter hook: E2B's interpreter on 49999 when the template has a Jupyter kernel. Started
         // first, so its port is open by the time the server sees this agent healthy and hands the sandbox out.

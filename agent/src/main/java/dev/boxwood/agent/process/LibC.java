@@ -75,6 +75,9 @@ interface LibC extends Library {
 
     int getgrouplist(String user, int group, int[] groups, IntByReference ngroups);
 
+    /** PR_CAPBSET_DROP (see {@link ResourceExemption}). */
+    int prctl(int option, long arg2, long arg3, long arg4, long arg5);
+
     /** Raw syscalls: unlike glibc's wrappers they change the credentials of the calling thread only. */
     NativeLong syscall(NativeLong number, Object... args);
 }

@@ -25,6 +25,14 @@ import java.util.concurrent.TimeUnit;
  * disk, as with crun, so that the disk's size and inode limits hold. With gVisor's overlay, files without data cost
  * the Sentry memory instead, and a sandbox making millions of empty files died of its memory limit rather than
  * getting ENOSPC (the hostile suite's inode test).
+ *
+ * <p>A per-user process limit inside gVisor ({@link #tasksPerUser}), below what the cgroup's pids limit allows. The
+ * host counts gVisor's own processes against that limit (the Sentry's threads, and a systrap stub process and thread
+ * per address space), not the sandbox's; when it refuses the Sentry a thread, the Sentry exits (gVisor issue 2490),
+ * so a fork bomb that reached it would end its whole sandbox. gVisor enforces RLIMIT_NPROC itself, per user and
+ * without exemption for uid 0 (only for CAP_SYS_ADMIN or CAP_SYS_RESOURCE): the bomb gets EAGAIN and the sandbox
+ * carries on, as on crun and runc. The agent alone keeps CAP_SYS_RESOURCE, so that it still starts threads and
+ * commands while a bomb run as root holds every place root has; nothing it starts gets it.
  */
 public final class RunscRuntime extends OciRuntime {
 
@@ -59,6 +67,25 @@ public final class RunscRuntime extends OciRuntime {
         }
         // gVisor's kernel filters system calls itself; the host profile is for runc-style runtimes.
         linux.remove("seccomp");
+        ObjectNode process = (ObjectNode) oci.get("process");
+        long tasks = tasksPerUser(config.pidsLimit());
+        process.putArray("rlimits").addObject().put("type", "RLIMIT_NPROC").put("hard", tasks).put("soft", tasks);
+        // The one exemption from that limit, for the agent: it drops it from its bounding set at start, so that what
+        // it runs as root cannot have it (the agent's ResourceExemption).
+        for (String set : List.of("bounding", "effective", "permitted")) {
+            ((ArrayNode) process.get("capabilities").get(set)).add("CAP_SYS_RESOURCE");
+        }
+    }
+
+    /**
+     * RLIMIT_NPROC for each user inside gVisor, from the host's pids limit: measured here, every gVisor process costs
+     * the host two pids (systrap's stub process and its thread; threads cost none) and the Sentry itself a few dozen.
+     * So two users at their limit, root (the agent, and whatever runs as root) and the sandbox's user, stay below the
+     * host's limit with 128 pids to spare for the Sentry. A sandbox's root spreading processes over more user ids
+     * can still reach the host's limit, and then ends only its own sandbox.
+     */
+    public static long tasksPerUser(long pidsLimit) {
+        return Math.max(16, (pidsLimit - 128) / 4);
     }
 
     @Override

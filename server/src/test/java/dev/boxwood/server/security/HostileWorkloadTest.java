@@ -57,6 +57,11 @@ class HostileWorkloadTest {
     static final long NEIGHBOUR_BOUND_SECONDS = 90;
     static final int PIDS = 128;
 
+    /** The sandboxes' pids limit in this suite. */
+    int pids() {
+        return PIDS;
+    }
+
     HostileHarness h;
     String key;
     Box neighbour;
@@ -64,7 +69,7 @@ class HostileWorkloadTest {
     @BeforeAll
     void start() {
         HostileHarness.assumeSandboxesWork(binary());
-        h = new HostileHarness(PIDS, this::runtime);
+        h = new HostileHarness(pids(), this::runtime);
         key = h.newKey("hostile");
         neighbour = h.create(h.newKey("neighbour"), "{\"templateID\":\"base\",\"timeout\":1800}");
     }
