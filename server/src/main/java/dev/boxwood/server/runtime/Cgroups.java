@@ -14,6 +14,8 @@ import java.util.List;
 public final class Cgroups {
 
     static final Path ROOT = Path.of("/sys/fs/cgroup");
+    /** Where every sandbox's cgroup is, in each hierarchy ({@code /boxwood/<id>}). */
+    static final String PARENT = "boxwood";
 
     private Cgroups() {}
 
@@ -42,6 +44,40 @@ public final class Cgroups {
             if (!hierarchies().contains(mountPoint)) {
                 HostCommand.check(List.of("mount", "-t", "cgroup", "-o", controller, "cgroup", mountPoint.toString()));
             }
+        }
+    }
+
+    /**
+     * Caps the pids of all sandboxes together ({@code pids.max} of the {@code boxwood} parent in the pids hierarchy)
+     * at {@link #sandboxPidsShare}: each sandbox has its own limit (1024 by default), but the host's pid space is
+     * small by default (a kernel without systemd's raise keeps {@code kernel.pid_max} at 32768, as here), and some 30
+     * sandboxes running fork bombs at once would otherwise leave the host, and the server, unable to fork at all.
+     * Raising {@code kernel.pid_max} raises the share at the next start.
+     */
+    public static synchronized void capSandboxPids() {
+        Path dir = ROOT.resolve("pids").resolve(PARENT);
+        long share = sandboxPidsShare(readHostLimit("pid_max"), readHostLimit("threads-max"));
+        try {
+            Files.createDirectories(dir);
+            Files.writeString(dir.resolve("pids.max"), Long.toString(share));
+        } catch (IOException e) {
+            throw new RuntimeFailure("cannot cap the sandboxes' pids at " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The pids all sandboxes together may hold: the host's limit less a quarter of it, and at least 4096, kept. */
+    static long sandboxPidsShare(long pidMax, long threadsMax) {
+        long host = Math.min(pidMax, threadsMax);
+        return Math.max(1, host - Math.max(4096, host / 4));
+    }
+
+    /** One read: an integer sysctl answers a read at a non-zero offset with EOF, so Files.readString sees "3". */
+    static long readHostLimit(String name) {
+        Path file = Path.of("/proc/sys/kernel", name);
+        try {
+            return Long.parseLong(Files.readAllLines(file).getFirst().strip());
+        } catch (IOException | NumberFormatException | java.util.NoSuchElementException e) {
+            throw new RuntimeFailure("cannot read " + file + ": " + e.getMessage(), e);
         }
     }
 

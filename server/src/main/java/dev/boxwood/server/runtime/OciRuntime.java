@@ -110,6 +110,7 @@ public abstract sealed class OciRuntime implements SandboxRuntime permits CrunRu
         // runc names a v1 hierarchy after its mount point's basename: hugetlb must be at /sys/fs/cgroup/hugetlb,
         // which is where this puts it.
         Cgroups.prepareHost();
+        Cgroups.capSandboxPids();
         network.prepareHost();
     }
 
@@ -139,7 +140,7 @@ public abstract sealed class OciRuntime implements SandboxRuntime permits CrunRu
     }
 
     static String cgroupPath(String id) {
-        return "/boxwood/" + id;
+        return "/" + Cgroups.PARENT + "/" + id;
     }
 
     @Override

@@ -50,6 +50,30 @@ class ContainmentTest extends RealSandboxes {
                 .isFalse();
     }
 
+    /**
+     * Each sandbox's pids limit bounds one bomb; the parent of every sandbox's cgroup bounds all of them together, so
+     * that bombs in many sandboxes at once still leave the host a quarter of its pid space (at least 4096).
+     */
+    @Test
+    void allSandboxesTogetherLeaveTheHostPidsOfItsOwn() throws Exception {
+        long pidMax = Long.parseLong(Files.readAllLines(Path.of("/proc/sys/kernel/pid_max")).getFirst());
+        long threadsMax = Long.parseLong(Files.readAllLines(Path.of("/proc/sys/kernel/threads-max")).getFirst());
+        assertThat(pidMax).isEqualTo(Cgroups.readHostLimit("pid_max")).isGreaterThan(300);
+        long cap = Long.parseLong(Files.readString(Path.of("/sys/fs/cgroup/pids/boxwood/pids.max")).strip());
+        assertThat(cap).isEqualTo(Cgroups.sandboxPidsShare(pidMax, threadsMax));
+        assertThat(Math.min(pidMax, threadsMax) - cap).isGreaterThanOrEqualTo(4096);
+        assertThat(Cgroups.readLong("pids", "/boxwood", "pids.current"))
+                .as("the neighbour's processes count against it").isPositive();
+    }
+
+    @Test
+    void theSandboxesShareIsTheHostsLimitLessAQuarterOrAtLeast4096() {
+        assertThat(Cgroups.sandboxPidsShare(32_768, 192_729)).isEqualTo(24_576);
+        assertThat(Cgroups.sandboxPidsShare(4_194_304, 192_729)).isEqualTo(192_729 - 48_182);
+        assertThat(Cgroups.sandboxPidsShare(8_000, 192_729)).isEqualTo(3_904);
+        assertThat(Cgroups.sandboxPidsShare(4_000, 192_729)).isEqualTo(1);
+    }
+
     @Test
     void memoryBombIsKilledAtTheLimit() {
         String victim = TestSandboxes.newId();
