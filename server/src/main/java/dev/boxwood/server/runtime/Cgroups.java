@@ -12,6 +12,7 @@ import java.util.List;
  * (here {@code hugetlb}), so {@link #prepareHost()} binds such controllers to v1 hierarchies of their own.
  */
 public final class Cgroups {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Cgroups.class);
 
     static final Path ROOT = Path.of("/sys/fs/cgroup");
     /** Where every sandbox's cgroup is, in each hierarchy ({@code /boxwood/<id>}). */
@@ -63,6 +64,42 @@ public final class Cgroups {
         } catch (IOException e) {
             throw new RuntimeFailure("cannot cap the sandboxes' pids at " + dir + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Caps the memory of all sandboxes together ({@code memory.limit_in_bytes} of the {@code boxwood} parent) at
+     * {@link #sandboxMemoryShare}: each sandbox has its own limit (512 MiB by default), but their sum may pass the
+     * host's memory, and then the host's OOM killer would choose among all processes, the server's JVM included. With
+     * the cap, the kernel reclaims and, failing that, OOM-kills within the sandboxes (the largest task among them).
+     * A cap below what the sandboxes already hold (a restart onto a smaller share) is refused by the kernel: then the
+     * server warns and carries on uncapped rather than abandon the sandboxes it reattaches.
+     */
+    public static synchronized void capSandboxMemory() {
+        Path dir = ROOT.resolve("memory").resolve(PARENT);
+        long share = sandboxMemoryShare(memTotalBytes());
+        try {
+            Files.createDirectories(dir);
+            Files.writeString(dir.resolve("memory.limit_in_bytes"), Long.toString(share));
+        } catch (IOException e) {
+            LOG.warn("could not cap the sandboxes' memory at {} bytes in {}: {}", share, dir, e.getMessage());
+        }
+    }
+
+    /** The memory all sandboxes together may hold: the host's, less an eighth of it and at least 2 GiB, kept. */
+    static long sandboxMemoryShare(long memTotal) {
+        return Math.max(memTotal / 2, memTotal - Math.max(2L << 30, memTotal / 8));
+    }
+
+    private static long memTotalBytes() {
+        Path meminfo = Path.of("/proc/meminfo");
+        try {
+            for (String line : Files.readAllLines(meminfo)) {
+                if (line.startsWith("MemTotal:")) return Long.parseLong(line.replaceAll("\\D", "")) * 1024;
+            }
+        } catch (IOException | NumberFormatException e) {
+            throw new RuntimeFailure("cannot read " + meminfo + ": " + e.getMessage(), e);
+        }
+        throw new RuntimeFailure("no MemTotal in " + meminfo);
     }
 
     /** The pids all sandboxes together may hold: the host's limit less a quarter of it, and at least 4096, kept. */

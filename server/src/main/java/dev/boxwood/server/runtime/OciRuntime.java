@@ -111,6 +111,7 @@ public abstract sealed class OciRuntime implements SandboxRuntime permits CrunRu
         // which is where this puts it.
         Cgroups.prepareHost();
         Cgroups.capSandboxPids();
+        Cgroups.capSandboxMemory();
         network.prepareHost();
     }
 

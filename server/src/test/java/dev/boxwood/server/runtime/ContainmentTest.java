@@ -66,6 +66,35 @@ class ContainmentTest extends RealSandboxes {
                 .as("the neighbour's processes count against it").isPositive();
     }
 
+    /**
+     * Each sandbox's memory limit bounds one sandbox; their sum may pass the host's memory, so the parent of every
+     * sandbox's cgroup bounds them together, leaving the host (and the server) an eighth of it, at least 2 GiB: past
+     * that the kernel reclaims and OOM-kills among the sandboxes instead of choosing from every process on the host.
+     */
+    @Test
+    void allSandboxesTogetherLeaveTheHostMemoryOfItsOwn() throws Exception {
+        long memTotal = 0;
+        for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+            if (line.startsWith("MemTotal:")) memTotal = Long.parseLong(line.replaceAll("\\D", "")) * 1024;
+        }
+        long cap = Cgroups.readLong("memory", "/boxwood", "memory.limit_in_bytes");
+        assertThat(cap).isEqualTo(Cgroups.sandboxMemoryShare(memTotal) / 4096 * 4096); // the kernel rounds to pages
+        assertThat(memTotal - cap).isGreaterThanOrEqualTo(Math.min(2L << 30, memTotal / 2));
+        assertThat(Cgroups.readLong("memory", "/boxwood", "memory.usage_in_bytes"))
+                .as("the neighbour's memory counts against it").isPositive();
+        assertThat(Cgroups.readLong("memory", CrunRuntime.cgroupPath(neighbour), "memory.limit_in_bytes"))
+                .as("and its own limit still holds").isLessThan(cap);
+    }
+
+    @Test
+    void theSandboxesMemoryIsTheHostsLessAnEighthOrAtLeast2GiB() {
+        long gib = 1L << 30;
+        assertThat(Cgroups.sandboxMemoryShare(24 * gib)).isEqualTo(21 * gib);
+        assertThat(Cgroups.sandboxMemoryShare(8 * gib)).isEqualTo(6 * gib);
+        assertThat(Cgroups.sandboxMemoryShare(256 * gib)).isEqualTo(224 * gib);
+        assertThat(Cgroups.sandboxMemoryShare(3 * gib)).as("half on a small host").isEqualTo(3 * gib / 2);
+    }
+
     @Test
     void theSandboxesShareIsTheHostsLimitLessAQuarterOrAtLeast4096() {
         assertThat(Cgroups.sandboxPidsShare(32_768, 192_729)).isEqualTo(24_576);
