@@ -65,6 +65,13 @@ public final class SudoService implements AutoCloseable {
     /** The agent's start-up hook: serves sudo when the agent is root (inside a sandbox it always is). */
     public static void startIfRoot() {
         if (!"root".equals(System.getProperty("user.name"))) return;
+        if ("off".equals(System.getenv("BOXWOOD_SUDO"))) {
+            // The runtime's kernel does not tell who is asking (gVisor answers SO_PEERCRED with the credentials of
+            // the process that asks it, the agent itself): without that word, serving sudo would grant root to any
+            // process claiming the agent's own pid. So there is no service, and sudo falls back to /usr/bin/sudo.
+            LOG.info("sudo service off: the runtime gives no peer credentials");
+            return;
+        }
         String path = System.getProperty("boxwood.sudo.socket",
                 System.getenv().getOrDefault("BOXWOOD_SUDO_SOCKET", "/run/boxwood-sudo.sock"));
         try {

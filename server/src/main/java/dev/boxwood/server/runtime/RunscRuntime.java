@@ -68,6 +68,9 @@ public final class RunscRuntime extends OciRuntime {
         // gVisor's kernel filters system calls itself; the host profile is for runc-style runtimes.
         linux.remove("seccomp");
         ObjectNode process = (ObjectNode) oci.get("process");
+        // gVisor's SO_PEERCRED reports the credentials of the process asking, not of the peer: the agent's sudo
+        // service, which trusts it to know its caller, must not run (it would take anyone for root).
+        ((ArrayNode) process.get("env")).add("BOXWOOD_SUDO=off");
         long tasks = tasksPerUser(config.pidsLimit());
         process.putArray("rlimits").addObject().put("type", "RLIMIT_NPROC").put("hard", tasks).put("soft", tasks);
         // The one exemption from that limit, for the agent: it drops it from its bounding set at start, so that what

@@ -401,6 +401,38 @@ class HostileWorkloadTest {
         }
     }
 
+    /**
+     * The agent's sudo service runs a command as root for whoever the kernel says is asking. A process that is not
+     * in sudoers (nobody) runs Boxwood's own sudo client, edited to claim the agent's pid as its own: it must not get
+     * root. Under gVisor, whose SO_PEERCRED reports the asking process's own credentials (the agent's), this gave
+     * root until the service was turned off there; on crun and runc the kernel names the real caller.
+     */
+    @Test
+    @Order(9)
+    void noProcessBecomesRootBySudoByClaimingTheAgentsPid() {
+        Box box = victim(1, 256, 256);
+        try {
+            String agentPid = h.sh(box, "pgrep -o -x java");
+            Run forged = h.run(box, "nobody", "for i in $(seq 50); do [ -S /run/boxwood-sudo.sock ] && break;"
+                    + " sleep 0.1; done; sed 's/\"pid\": os.getpid()/\"pid\": " + agentPid + "/' "
+                    + "/usr/local/bin/sudo > /tmp/forged && grep -c '\"pid\": " + agentPid + "' /tmp/forged"
+                    + " && BOXWOOD_SUDO_WAIT=0 python3 /tmp/forged -n touch /tmp/forged-ran; echo rc=$?;"
+                    + " ls /tmp/forged-ran 2>&1");
+            // (the command's own output would go to the claimed process's stdio: the agent's)
+            assertThat(forged.stdout()).as("the forged client exists, and its command did not run (stderr: %s)",
+                    forged.stderr()).startsWith("1\n").contains("rc=1").contains("No such file");
+            // sudo itself works where it is served (the user is in sudoers): the refusal above was a refusal
+            Run legit = h.run(box, "user", "sudo -n id -u");
+            if (h.runtime.oci instanceof RunscRuntime) {
+                assertThat(legit.exitCode()).as("no sudo service under gVisor").isNotZero();
+            } else {
+                assertThat(legit.stdout()).isEqualTo("0\n");
+            }
+        } finally {
+            kill(box);
+        }
+    }
+
     /** Last: nothing handed out during the suite (keys, access, traffic and init tokens) was ever logged. */
     @Test
     @Order(100)
