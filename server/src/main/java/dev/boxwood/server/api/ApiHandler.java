@@ -77,6 +77,7 @@ public final class ApiHandler extends Handler.Abstract {
                 case NOT_FOUND -> 404;
                 case CONFLICT -> 409;
                 case LIMITED -> 429;
+                case UNAVAILABLE -> 503;
                 case FAILED -> 500;
             };
             if (status == 500) LOG.error("request {} {} failed: {}", request.getMethod(), path(request), e.getMessage(), e);

@@ -163,6 +163,7 @@ public abstract sealed class OciRuntime implements SandboxRuntime permits CrunRu
         } catch (IOException e) {
             throw new RuntimeFailure("template '" + spec.template() + "' is not readable: " + e.getMessage(), e);
         }
+        checkRoomForDisk(sandboxesDir(), Math.max(64, spec.diskSizeMB()));
         synchronized (lockFor(id)) {
             Path dir = sandboxDir(id);
             if (Files.exists(dir) || containerLeft(id)) {
@@ -189,6 +190,38 @@ public abstract sealed class OciRuntime implements SandboxRuntime permits CrunRu
      */
     boolean containerLeft(String id) {
         return false;
+    }
+
+    /**
+     * Refuses a sandbox whose disk, were it filled, would leave the filesystem holding the sandboxes less than its
+     * reserve ({@link #diskReserve}): the disks are sparse, so they take room only as they fill, and without this a
+     * host already short of room would take new sandboxes until their writes, the server's database and everything
+     * else on that filesystem failed together. Sandboxes already running can still fill their disks past the
+     * reserve between them (their sizes together may pass the host's room): keep the data directory's
+     * {@code sandboxes} on a filesystem of its own to bound that too.
+     */
+    static void checkRoomForDisk(Path sandboxes, long diskMB) {
+        java.nio.file.FileStore store;
+        long usable;
+        long total;
+        try {
+            Files.createDirectories(sandboxes);
+            store = Files.getFileStore(sandboxes);
+            usable = store.getUsableSpace();
+            total = store.getTotalSpace();
+        } catch (IOException e) {
+            throw new RuntimeFailure("cannot tell the free space for sandboxes: " + e.getMessage(), e);
+        }
+        long reserve = diskReserve(total);
+        if (usable - (diskMB << 20) < reserve) {
+            throw new NoRoomForSandbox("no room for a sandbox with a " + diskMB + " MB disk: the host has "
+                    + (usable >> 20) + " MB free and keeps " + (reserve >> 20) + " MB for itself");
+        }
+    }
+
+    /** What the host keeps free of sandbox disks: a twentieth of the filesystem, and at least 1 GiB. */
+    static long diskReserve(long totalBytes) {
+        return Math.max(1L << 30, totalBytes / 20);
     }
 
     /** Creates the sandbox's directory, its record (spec and init token), and its disk with the overlay mounted. */

@@ -149,6 +149,8 @@ public final class SandboxManager implements AutoCloseable {
         String id = running != null ? running.sandboxId() : newSandboxId();
         if (running == null) try (var permit = acquireBoot()) {
             running = runtime.start(new SandboxSpec(id, spec.templateId(), cpus, memory, disk));
+        } catch (dev.boxwood.server.runtime.NoRoomForSandbox e) {
+            throw new SandboxError(SandboxError.Kind.UNAVAILABLE, e.getMessage(), e); // nothing was made
         } catch (RuntimeFailure e) {
             cleanUpFailed(id, e);
             throw new SandboxError(SandboxError.Kind.FAILED, "failed to start sandbox: " + e.getMessage(), e);
