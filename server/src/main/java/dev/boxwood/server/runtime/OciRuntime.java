@@ -219,9 +219,9 @@ public abstract sealed class OciRuntime implements SandboxRuntime permits CrunRu
         }
     }
 
-    /** What the host keeps free of sandbox disks: a twentieth of the filesystem, and at least 1 GiB. */
+    /** What the host keeps free of sandbox disks: a twentieth of the filesystem, at least 1 GiB and at most 10. */
     static long diskReserve(long totalBytes) {
-        return Math.max(1L << 30, totalBytes / 20);
+        return Math.clamp(totalBytes / 20, 1L << 30, 10L << 30);
     }
 
     /** Creates the sandbox's directory, its record (spec and init token), and its disk with the overlay mounted. */

@@ -96,6 +96,14 @@ class ContainmentTest extends RealSandboxes {
     }
 
     @Test
+    void theHostKeepsATwentiethOfItsDiskFrom1To10GiB() {
+        long gib = 1L << 30;
+        assertThat(OciRuntime.diskReserve(8 * gib)).isEqualTo(gib);
+        assertThat(OciRuntime.diskReserve(100 * gib)).isEqualTo(5 * gib);
+        assertThat(OciRuntime.diskReserve(2048 * gib)).isEqualTo(10 * gib);
+    }
+
+    @Test
     void theSandboxesShareIsTheHostsLimitLessAQuarterOrAtLeast4096() {
         assertThat(Cgroups.sandboxPidsShare(32_768, 192_729)).isEqualTo(24_576);
         assertThat(Cgroups.sandboxPidsShare(4_194_304, 192_729)).isEqualTo(192_729 - 48_182);
