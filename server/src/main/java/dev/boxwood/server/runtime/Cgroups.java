@@ -61,6 +61,7 @@ public final class Cgroups {
         try {
             Files.createDirectories(dir);
             Files.writeString(dir.resolve("pids.max"), Long.toString(share));
+            LOG.info("all sandboxes together may hold {} pids", share);
         } catch (IOException e) {
             throw new RuntimeFailure("cannot cap the sandboxes' pids at " + dir + ": " + e.getMessage(), e);
         }
@@ -80,6 +81,7 @@ public final class Cgroups {
         try {
             Files.createDirectories(dir);
             Files.writeString(dir.resolve("memory.limit_in_bytes"), Long.toString(share));
+            LOG.info("all sandboxes together may hold {} MiB of memory", share >> 20);
         } catch (IOException e) {
             LOG.warn("could not cap the sandboxes' memory at {} bytes in {}: {}", share, dir, e.getMessage());
         }

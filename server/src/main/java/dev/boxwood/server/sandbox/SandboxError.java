@@ -2,8 +2,10 @@ package dev.boxwood.server.sandbox;
 
 /** A lifecycle operation refused or failed; {@link Kind} says which HTTP status it deserves. */
 public final class SandboxError extends RuntimeException {
-    /** {@code LIMITED}: over a quota the operator set (429, which the SDKs raise as a RateLimitError). */
-    /** {@code UNAVAILABLE}: the host has no room for it now (503, which the SDKs raise as a ServiceBusyError). */
+    /**
+     * {@code LIMITED}: over a quota the operator set (429, which the SDKs raise as a RateLimitError).
+     * {@code UNAVAILABLE}: the host has no room for it now (503, which the SDKs raise as a ServiceBusyError).
+     */
     public enum Kind { BAD_REQUEST, NOT_FOUND, CONFLICT, LIMITED, UNAVAILABLE, FAILED }
 
     private final Kind kind;
