@@ -30,6 +30,7 @@ public final class Training {
     public static void run() {
         Path dir = null;
         InterpreterServer interpreter = null;
+        dev.boxwood.agent.process.ResourceExemption.keepToTheAgent(); // as Agent.main does (a no-op outside gVisor)
         dev.boxwood.agent.users.Accounts accounts = new dev.boxwood.agent.users.Accounts();
         dev.boxwood.agent.Settings settings = Agent.initialSettings(accounts);
         try (dev.boxwood.agent.http.ServerResources jetty = dev.boxwood.agent.http.ServerResources.start();
