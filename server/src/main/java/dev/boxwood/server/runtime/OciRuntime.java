@@ -90,6 +90,8 @@ public abstract sealed class OciRuntime implements SandboxRuntime permits CrunRu
     final HttpClient http;
     final Map<String, Object> locks = new ConcurrentHashMap<>();
     private final SecureRandom random = new SecureRandom();
+    /** The filesystem holding the sandboxes' disks, found once: finding it reads the whole mount table. */
+    private final java.nio.file.FileStore sandboxesStore;
 
     OciRuntime(Config config, String binary) {
         this.config = config;
@@ -104,6 +106,7 @@ public abstract sealed class OciRuntime implements SandboxRuntime permits CrunRu
             // The binary sets up the root filesystem from inside the user namespace, as host uid 100000: it must be
             // able to traverse (not list) the way down to each sandbox's rootfs.
             Files.setAttribute(sandboxesDir(), "unix:mode", 0711);
+            sandboxesStore = Files.getFileStore(sandboxesDir());
         } catch (IOException e) {
             throw new RuntimeFailure("cannot create runtime directories: " + e.getMessage(), e);
         }
@@ -163,7 +166,7 @@ public abstract sealed class OciRuntime implements SandboxRuntime permits CrunRu
         } catch (IOException e) {
             throw new RuntimeFailure("template '" + spec.template() + "' is not readable: " + e.getMessage(), e);
         }
-        checkRoomForDisk(sandboxesDir(), Math.max(64, spec.diskSizeMB()));
+        checkRoomForDisk(sandboxesStore, Math.max(64, spec.diskSizeMB()));
         synchronized (lockFor(id)) {
             Path dir = sandboxDir(id);
             if (Files.exists(dir) || containerLeft(id)) {
@@ -200,13 +203,10 @@ public abstract sealed class OciRuntime implements SandboxRuntime permits CrunRu
      * reserve between them (their sizes together may pass the host's room): keep the data directory's
      * {@code sandboxes} on a filesystem of its own to bound that too.
      */
-    static void checkRoomForDisk(Path sandboxes, long diskMB) {
-        java.nio.file.FileStore store;
+    static void checkRoomForDisk(java.nio.file.FileStore store, long diskMB) {
         long usable;
         long total;
         try {
-            Files.createDirectories(sandboxes);
-            store = Files.getFileStore(sandboxes);
             usable = store.getUsableSpace();
             total = store.getTotalSpace();
         } catch (IOException e) {
