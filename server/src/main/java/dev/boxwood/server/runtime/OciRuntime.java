@@ -200,8 +200,8 @@ public abstract sealed class OciRuntime implements SandboxRuntime permits CrunRu
      * reserve ({@link #diskReserve}): the disks are sparse, so they take room only as they fill, and without this a
      * host already short of room would take new sandboxes until their writes, the server's database and everything
      * else on that filesystem failed together. Sandboxes already running can still fill their disks past the
-     * reserve between them (their sizes together may pass the host's room): keep the data directory's
-     * {@code sandboxes} on a filesystem of its own to bound that too.
+     * reserve between them (their sizes together may pass the host's room): the server's disk guard then ends
+     * the one holding the most.
      */
     static void checkRoomForDisk(java.nio.file.FileStore store, long diskMB) {
         long usable;
@@ -216,6 +216,16 @@ public abstract sealed class OciRuntime implements SandboxRuntime permits CrunRu
         if (usable - (diskMB << 20) < reserve) {
             throw new NoRoomForSandbox("no room for a sandbox with a " + diskMB + " MB disk: the host has "
                     + (usable >> 20) + " MB free and keeps " + (reserve >> 20) + " MB for itself");
+        }
+    }
+
+    /** Running sandboxes can fill their disks past the reserve between them: what is missing of it, if anything. */
+    @Override
+    public long diskShortfall() {
+        try {
+            return Math.max(0, diskReserve(sandboxesStore.getTotalSpace()) - sandboxesStore.getUsableSpace());
+        } catch (IOException e) {
+            return 0; // the next look may tell; a create meanwhile fails its own check loudly
         }
     }
 

@@ -38,6 +38,14 @@ public interface SandboxRuntime {
     ResourceUsage usage(String sandboxId);
 
     /**
+     * How many bytes the filesystem under the sandboxes' disks lacks to keep its reserve free; 0 when it has room
+     * (the default: a runtime without disks of its own).
+     */
+    default long diskShortfall() {
+        return 0;
+    }
+
+    /**
      * Replaces the sandbox's outbound rules and (re)starts what serves its DNS and domain rules in this process; the
      * server calls it at create, on a rules update and after reattaching. Throws {@link RuntimeFailure} when it cannot.
      */

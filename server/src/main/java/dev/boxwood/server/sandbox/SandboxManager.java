@@ -73,6 +73,19 @@ public final class SandboxManager implements AutoCloseable {
         long every = Math.max(200, config.metricsInterval().toMillis());
         scheduler.scheduleWithFixedDelay(() -> Thread.ofVirtual().name("boxwood-metrics").start(this::sampleAll),
                 every, every, TimeUnit.MILLISECONDS);
+        DiskGuard guard = new DiskGuard(runtime, live::values, teardowns::containsKey,
+                (id, why) -> end(id, SandboxRow.Status.KILLED, why));
+        java.util.concurrent.atomic.AtomicBoolean guarding = new java.util.concurrent.atomic.AtomicBoolean();
+        // Every second: a sandbox writing fast crosses the reserve (at least 1 GiB) in about that time.
+        scheduler.scheduleWithFixedDelay(() -> {
+            if (guarding.compareAndSet(false, true)) Thread.ofVirtual().name("boxwood-disk-guard").start(() -> {
+                try {
+                    guard.check();
+                } finally {
+                    guarding.set(false);
+                }
+            });
+        }, 1, 1, TimeUnit.SECONDS);
     }
 
     private static String ms(long nanos) {

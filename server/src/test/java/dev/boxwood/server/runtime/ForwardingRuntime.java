@@ -47,6 +47,11 @@ public class ForwardingRuntime implements SandboxRuntime {
     }
 
     @Override
+    public long diskShortfall() {
+        return inner.diskShortfall();
+    }
+
+    @Override
     public void applyEgress(String sandboxId, EgressRules rules) {
         inner.applyEgress(sandboxId, rules);
     }
