@@ -62,17 +62,21 @@ ensure_packages() {
 # (BOXWOOD_TOOLS, default /var/lib/boxwood/tools; about 3 min on 2 cores). The trixie deb-src list lives in a temporary
 # apt directory, so the system's apt configuration never sees trixie. Prints the binary's path.
 CRIU_VERSION=4.1.1
-CRIU_BUILD_PACKAGES=(runc build-essential pkg-config xz-utils libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev protobuf-compiler
+CRIU_BUILD_PACKAGES=(build-essential pkg-config xz-utils libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev protobuf-compiler
   python3-protobuf libnl-3-dev libnl-route-3-dev libnet1-dev libcap-dev libbsd-dev libgnutls28-dev libnftables-dev uuid-dev
   libaio-dev libdrm-dev)
+# What a checkpoint needs at run time besides CRIU: runc drives it, and CRIU locks the sandbox's network during a dump
+# with iptables-restore (its default network lock), which a minimal Debian does not have.
+CRIU_RUNTIME_PACKAGES=(runc iptables)
 ensure_criu() {
   local tools="${BOXWOOD_TOOLS:-/var/lib/boxwood/tools}"
   local dir="$tools/criu-$CRIU_VERSION-bw1" criu="$tools/criu-$CRIU_VERSION-bw1/criu"
-  if [[ -x "$criu" ]] && command -v runc >/dev/null; then
+  ensure_packages "${CRIU_RUNTIME_PACKAGES[@]}" >&2
+  if [[ -x "$criu" ]]; then
     echo "$criu"
     return
   fi
-  ensure_packages "${CRIU_BUILD_PACKAGES[@]}"
+  ensure_packages "${CRIU_BUILD_PACKAGES[@]}" >&2
   if [[ ! -x "$criu" ]]; then
     say "Building CRIU $CRIU_VERSION from Debian trixie's source (once; cached in $dir)"
     local work
