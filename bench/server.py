@@ -142,7 +142,9 @@ class Server:
             if kill_sandboxes:
                 self.kill_all()
         finally:
-            os.killpg(self.proc.pid, signal.SIGTERM)
+            # The server alone: a SIGTERM to its whole group would also end the crun and umount children of teardowns
+            # still running, leaving their sandboxes' mounts and cgroups to the next start on this (scratch) data dir.
+            self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
