@@ -46,8 +46,8 @@ final class DiskGuard {
 
     /** One look at the room left; ends at most one sandbox. Not reentrant: the caller runs it on one thread. */
     void check() {
-        long short_ = runtime.diskShortfall();
-        if (short_ <= 0) return;
+        long shortfall = runtime.diskShortfall();
+        if (shortfall <= 0) return;
         // The last sandbox ended gives its room back only once its disk is deleted.
         if (lastEnded != null && tearingDown.test(lastEnded)) return;
         LiveSandbox victim = null;
@@ -69,14 +69,14 @@ final class DiskGuard {
             if (System.nanoTime() - lastWarned >= WARN_EVERY_NANOS) {
                 lastWarned = System.nanoTime();
                 LOG.warn("the filesystem under the sandboxes is {} MB short of its reserve, and no running sandbox"
-                        + " holds {} MB of it: something else on the host is filling it", short_ >> 20,
+                        + " holds {} MB of it: something else on the host is filling it", shortfall >> 20,
                         LEAST_WORTH_ENDING >> 20);
             }
             return;
         }
         String id = victim.row().id();
         LOG.warn("the filesystem under the sandboxes is {} MB short of its reserve: ending sandbox {}, which holds the"
-                + " most of it ({} MB)", short_ >> 20, id, most >> 20);
+                + " most of it ({} MB)", shortfall >> 20, id, most >> 20);
         lastEnded = id;
         end.accept(id, "sandbox ended by the disk guard: the host's disk for sandboxes ran short of room, and this one"
                 + " held the most of it (" + (most >> 20) + " MB)");
