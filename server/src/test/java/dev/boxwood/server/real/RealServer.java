@@ -93,6 +93,16 @@ final class RealServer {
     /** Destroys whatever this test left and removes its directories. */
     void cleanUp() {
         for (String id : runtime.mine) runtime.destroy(id);
+        if (runtime.crun != null) {
+            try {
+                // The runtime trains the agent's start-up cache in a sandbox of its own from its construction on:
+                // removing the directories under it walked into that sandbox's mounted root filesystem, failed
+                // there, and left each such test's data directory (with the cache it then wrote, 64 MB) behind.
+                runtime.crun.startupCache().awaitBuilt();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         deleteTree(dataDir);
         deleteTree(runDir);
     }
