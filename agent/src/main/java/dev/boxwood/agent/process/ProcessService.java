@@ -77,6 +77,7 @@ public final class ProcessService {
         Path cwd = workdir(config.cwd(), user);
         boolean stdinOpen = request.stdin() == null || request.stdin();
         PtyMaster pty = null;
+        Spawner.primeIo(request.pty() != null ? 1 : 3); // the pumps (and for pipes the reaper) that run() will need
         if (request.pty() != null) {
             var size = request.pty().size();
             int cols = size == null || size.cols() <= 0 ? 80 : size.cols();

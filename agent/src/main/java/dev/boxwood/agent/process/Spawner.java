@@ -56,6 +56,27 @@ final class Spawner {
     static final ExecutorService IO = Executors.newCachedThreadPool(
             Thread.ofPlatform().daemon().name("process-io-", 0).factory());
 
+    /**
+     * Leaves {@code n} threads of {@link #IO} idle, to be called before a child is spawned, so that its reaper and
+     * pumps take threads that exist. A fork bomb takes every pid of its sandbox within milliseconds of its start;
+     * after that the JVM cannot start a thread, and the Start call failed with 500 while the bomb ran unwatched.
+     * Failing here instead fails the call before anything was spawned.
+     */
+    static void primeIo(int n) {
+        java.util.concurrent.CountDownLatch together = new java.util.concurrent.CountDownLatch(n);
+        for (int i = 0; i < n; i++) {
+            // Each task holds its thread until all n run, so n distinct threads exist; then they go back idle.
+            IO.execute(() -> {
+                together.countDown();
+                try {
+                    together.await(1, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+        }
+    }
+
     private static final Spawner INSTANCE = new Spawner();
 
     private final boolean available;
